@@ -1,0 +1,47 @@
+package call
+
+import (
+	"github.com/parley-voice/parley/media/pacing"
+	"github.com/parley-voice/parley/pipeline"
+	"github.com/parley-voice/parley/plugins"
+)
+
+type msgKind uint8
+
+const (
+	msgNone msgKind = iota
+	msgAudio
+	msgDTMF
+	msgMark
+	msgHangup
+	msgSTT
+	msgLLMChunk
+	msgLLMDone
+	msgTTSAudio
+	msgTTSDone
+	msgToolDone
+	msgPlayer
+	msgStop
+)
+
+// msg is one mailbox entry. It is a flat struct rather than an interface so that
+// posting audio frames does not allocate.
+type msg struct {
+	kind  msgKind
+	gen   uint64
+	pcm   []int16
+	str   string
+	seq   int
+	err   error
+	stt   pipeline.STTResult
+	chunk pipeline.LLMChunk
+	tool  toolOutcome
+	play  pacing.Event
+}
+
+type toolOutcome struct {
+	call   pipeline.ToolCall
+	result plugins.Result
+	err    error
+	ms     float64
+}
