@@ -20,6 +20,7 @@ type Tool interface {
 }
 
 // Timeouter is implemented by tools that want a deadline other than the default.
+// A Ref's Timeout overrides it; zero or negative means DefaultTimeout.
 type Timeouter interface {
 	Timeout() time.Duration
 }

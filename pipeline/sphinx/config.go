@@ -27,7 +27,7 @@ type Config struct {
 	// of one phrase set recognised at once. Default 4.
 	PoolSize int
 	// MaxDecoders bounds the decoders alive across all grammars. Idle decoders
-	// of other grammars are freed to make room. Default 16.
+	// of other grammars are freed to make room. Default 16, or PoolSize if larger.
 	MaxDecoders int
 	// MaxBuffered bounds the audio a stream queues while it waits for a decoder
 	// or falls behind; beyond it Write returns pipeline.ErrBackpressure.
@@ -35,6 +35,13 @@ type Config struct {
 	MaxBuffered time.Duration
 	// Logger receives warnings and debug messages; nil means slog.Default().
 	Logger *slog.Logger
+	// Sequences makes the grammar accept one or more phrases in a row per
+	// utterance instead of exactly one (for transcribing multi-sentence speech,
+	// such as an agent's reply, against its known sentences).
+	Sequences bool
+	// Prime is 16 kHz speech run through every new decoder before its first
+	// use, so the first real utterance is recognised as well as later ones.
+	Prime []int16
 }
 
 // Defaults for Config fields left zero.
@@ -55,7 +62,7 @@ func (c Config) withDefaults() Config {
 		c.PoolSize = DefaultPoolSize
 	}
 	if c.MaxDecoders == 0 {
-		c.MaxDecoders = DefaultMaxDecoders
+		c.MaxDecoders = max(DefaultMaxDecoders, c.PoolSize)
 	}
 	if c.MaxBuffered == 0 {
 		c.MaxBuffered = DefaultMaxBuffered

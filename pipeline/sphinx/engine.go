@@ -18,3 +18,23 @@ type engine interface {
 
 // engineFactory creates an engine for a grammar.
 type engineFactory func(g *grammar) (engine, error)
+
+// prime runs audio through a new decoder as one utterance and discards the
+// result. PocketSphinx's live cepstral mean normalisation only settles after an
+// utterance; without it a fresh decoder often misses the first utterance it
+// hears. Speech at the level and channel of the real input primes it best.
+func prime(e engine, pcm []int16) error {
+	if len(pcm) == 0 {
+		return nil
+	}
+	if err := e.startUtterance(); err != nil {
+		return err
+	}
+	for off := 0; off < len(pcm); off += 320 {
+		if err := e.process(pcm[off:min(off+320, len(pcm))]); err != nil {
+			return err
+		}
+	}
+	_, _, err := e.endUtterance()
+	return err
+}

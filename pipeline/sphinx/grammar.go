@@ -101,6 +101,20 @@ func jsgfText(phrases []string) string {
 	return b.String()
 }
 
+// jsgfSequence writes a grammar accepting one or more phrases in a row.
+func jsgfSequence(phrases []string) string {
+	var b strings.Builder
+	b.WriteString("#JSGF V1.0;\ngrammar parley;\npublic <utterance> = <phrase>+;\n<phrase> = ")
+	for i, p := range phrases {
+		if i > 0 {
+			b.WriteString("\n    | ")
+		}
+		b.WriteString("( " + p + " )")
+	}
+	b.WriteString(";\n")
+	return b.String()
+}
+
 // lookupWords scans a CMU-format dictionary ("word PH ONES", alternates written
 // "word(2) …", optional "# comment") for the given words, matching without
 // regard to case, and returns their pronunciations in file order. Scanning the

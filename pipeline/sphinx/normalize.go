@@ -41,7 +41,10 @@ func NormalizePhrase(phrase string) string {
 			for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.Is(unicode.Mn, rs[j]) || rs[j] == '\'') {
 				j++
 			}
-			if w := strings.Trim(string(rs[i:j]), "'"); w != "" {
+			// A word starts with a letter (not a quote or a combining mark) and
+			// does not end with a quote.
+			w := strings.TrimRight(strings.TrimLeftFunc(string(rs[i:j]), func(r rune) bool { return !unicode.IsLetter(r) }), "'")
+			if w != "" {
 				out = append(out, w)
 			}
 			i = j
@@ -84,26 +87,29 @@ func isOrdinalSuffix(s string) bool {
 	return false
 }
 
-// spellNumber spells a digit string that may hold thousands commas, one or more
-// decimal points or time-of-day colons.
+// spellNumber spells a digit string that may hold thousands commas, decimal
+// points and time-of-day colons.
 func spellNumber(num string) []string {
-	if strings.Contains(num, ":") {
-		parts := strings.Split(num, ":")
-		out := spellInteger(parts[0])
-		for _, p := range parts[1:] {
-			switch {
-			case strings.Trim(p, "0") == "":
-				// "10:00" is said "ten".
-			case len(p) == 2 && p[0] == '0':
-				out = append(out, "oh", ones[p[1]-'0'])
-			default:
-				out = append(out, spellInteger(p)...)
-			}
+	parts := strings.Split(num, ":")
+	out := spellDecimal(parts[0])
+	for _, p := range parts[1:] {
+		switch {
+		case strings.ContainsAny(p, ".,"):
+			out = append(out, spellDecimal(p)...)
+		case strings.Trim(p, "0") == "":
+			// "10:00" is said "ten".
+		case len(p) == 2 && p[0] == '0':
+			out = append(out, "oh", ones[p[1]-'0'])
+		default:
+			out = append(out, spellInteger(p)...)
 		}
-		return out
 	}
-	num = strings.ReplaceAll(num, ",", "")
-	parts := strings.Split(num, ".")
+	return out
+}
+
+// spellDecimal spells digits with thousands commas and decimal points.
+func spellDecimal(num string) []string {
+	parts := strings.Split(strings.ReplaceAll(num, ",", ""), ".")
 	out := spellInteger(parts[0])
 	for _, p := range parts[1:] {
 		out = append(out, "point")
@@ -115,6 +121,9 @@ func spellNumber(num string) []string {
 // spellInteger spells a string of digits as a cardinal number, or digit by
 // digit when it has a leading zero or is too long to be said as a number.
 func spellInteger(digits string) []string {
+	if digits == "" {
+		return nil
+	}
 	if len(digits) > 1 && digits[0] == '0' || len(digits) > 15 {
 		return spellDigits(digits)
 	}
@@ -128,7 +137,9 @@ func spellInteger(digits string) []string {
 func spellDigits(digits string) []string {
 	out := make([]string, 0, len(digits))
 	for _, d := range digits {
-		out = append(out, ones[d-'0'])
+		if isDigit(d) {
+			out = append(out, ones[d-'0'])
+		}
 	}
 	return out
 }

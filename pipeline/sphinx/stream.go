@@ -39,6 +39,9 @@ type stream struct {
 	samples     int  // samples in the current utterance
 	sinceCheck  int  // samples since the hypothesis was last looked at
 	lastPartial string
+	// utt keeps the utterance's audio (up to maxQueued samples) for a second
+	// pass when the first finds no phrase; see finalize.
+	utt []int16
 }
 
 // item is a frame of audio or, when final is set, the end of an utterance.
@@ -175,6 +178,9 @@ func (s *stream) handle(it item) bool {
 // decode feeds one frame, borrowing a decoder at the start of an utterance.
 func (s *stream) decode(pcm []int16) bool {
 	s.samples += len(pcm)
+	if len(s.utt)+len(pcm) <= s.maxQueued {
+		s.utt = append(s.utt, pcm...)
+	}
 	if s.failed {
 		return true
 	}
@@ -216,6 +222,14 @@ func (s *stream) finalize() {
 	res := pipeline.STTResult{Kind: pipeline.STTFinal, AudioDuration: s.duration()}
 	if s.dec != nil {
 		text, conf, err := s.dec.eng.endUtterance()
+		if err == nil && text == "" && s.lastPartial != "" && len(s.utt) > 0 {
+			// The search heard words but reached no complete phrase. PocketSphinx's
+			// live cepstral normalisation adapts only at the end of an utterance,
+			// so a voice unlike the last one (typically a caller's first words) is
+			// often misheard; once more with the normalisation adapted usually
+			// succeeds. It costs one decode of the utterance, only on failures.
+			text, conf, err = redecode(s.dec.eng, s.utt)
+		}
 		if err != nil {
 			s.stt.pool.discard(s.dec)
 			s.sink(pipeline.STTResult{Kind: pipeline.STTError, Err: fmt.Errorf("sphinx: ending an utterance: %w", err)})
@@ -227,6 +241,19 @@ func (s *stream) finalize() {
 	}
 	s.sink(res)
 	s.samples, s.sinceCheck, s.lastPartial, s.failed = 0, 0, "", false
+	s.utt = s.utt[:0]
+}
+
+func redecode(e engine, pcm []int16) (string, float64, error) {
+	if err := e.startUtterance(); err != nil {
+		return "", 0, err
+	}
+	for off := 0; off < len(pcm); off += 320 {
+		if err := e.process(pcm[off:min(off+320, len(pcm))]); err != nil {
+			return "", 0, err
+		}
+	}
+	return e.endUtterance()
 }
 
 // fail reports an error and skips the rest of the utterance.

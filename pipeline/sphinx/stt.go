@@ -74,7 +74,11 @@ func (s *STT) grammarFor(phrases []string) (*grammar, error) {
 		return nil, ErrNoPhrases
 	}
 	return s.pool.grammar(grammarKey(norm), func() (*grammar, error) {
-		return buildGrammar(norm, s.cfg.Dict)
+		g, err := buildGrammar(norm, s.cfg.Dict)
+		if err == nil && s.cfg.Sequences {
+			g.jsgf = jsgfSequence(norm)
+		}
+		return g, err
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/parley-voice/parley/agents"
 	"github.com/parley-voice/parley/media"
 	"github.com/parley-voice/parley/media/pacing"
 	"github.com/parley-voice/parley/media/vad"
@@ -59,7 +60,7 @@ func Start(ctx context.Context, a *Agent, p Params, conn Conn, bus *events.Bus, 
 	c.fsm = newFSM(c.onState)
 
 	var err error
-	c.vad, err = vad.New(vadConfig(cfg))
+	c.vad, err = vad.NewDetector(vadConfig(cfg, p.SampleRate))
 	if err != nil {
 		c.cancel()
 		return nil, fmt.Errorf("starting call: voice activity detector: %w", err)
@@ -98,7 +99,17 @@ func Start(ctx context.Context, a *Agent, p Params, conn Conn, bus *events.Bus, 
 	return c, nil
 }
 
-func vadConfig(cfg interface{ vadSettings() }) vad.Config { return vad.Config{} }
+// vadConfig maps the agent's VAD settings onto the detector's.
+func vadConfig(cfg *agents.Config, rate int) vad.Config {
+	v := vad.DefaultConfig(rate)
+	v.StartMargin = cfg.VAD.StartMargin
+	v.StopMargin = cfg.VAD.StopMargin
+	v.MinLevel = cfg.VAD.MinLevel
+	v.StartDuration = cfg.VAD.StartDuration.Std()
+	v.StopDuration = cfg.VAD.StopDuration.Std()
+	v.EndpointSilence = cfg.Turn.Endpointing.Std()
+	return v
+}
 
 // run is the actor goroutine.
 func (c *Call) run() {
@@ -211,15 +222,15 @@ func (c *Call) end(reason string) {
 		"turns_measured":  len(c.stats.responseMS),
 	}
 	c.emit(events.CallEnded, map[string]any{
-		"reason":                      reason,
-		"duration_ms":                 c.sinceStartMS(),
-		"turns":                       c.turns,
-		"interruptions":               c.stats.interruptions,
-		"false_interruptions":         c.stats.falseInterruptions,
-		"budget_misses":               c.stats.budgetMisses,
-		"dropped_frames":              c.mb.droppedAudio.Load(),
-		"latency":                     lat,
-		"transcript":                  c.transcript,
+		"reason":              reason,
+		"duration_ms":         c.sinceStartMS(),
+		"turns":               c.turns,
+		"interruptions":       c.stats.interruptions,
+		"false_interruptions": c.stats.falseInterruptions,
+		"budget_misses":       c.stats.budgetMisses,
+		"dropped_frames":      c.mb.droppedAudio.Load(),
+		"latency":             lat,
+		"transcript":          c.transcript,
 	})
 	c.ended.Store(true)
 }

@@ -116,29 +116,29 @@ type Call struct {
 	ended  atomic.Bool
 
 	// Everything below is owned by the actor goroutine.
-	fsm       *fsm.FSM
-	seq       uint64
-	started   time.Time
-	vad       *vad.Detector
-	stt       pipeline.STTStream
-	llm       pipeline.LLM
-	player    *pacing.Player
-	tts       *ttsWorker
-	history   []pipeline.Message
-	turn      turnState
-	reply     *reply
-	gen       uint64
-	turns     int
+	fsm        *fsm.FSM
+	seq        uint64
+	started    time.Time
+	vad        *vad.Detector
+	stt        pipeline.STTStream
+	llm        pipeline.LLM
+	player     *pacing.Player
+	tts        *ttsWorker
+	history    []pipeline.Message
+	turn       turnState
+	reply      *reply
+	gen        uint64
+	turns      int
 	transcript []transcriptLine
-	preroll   prerollRing
-	timers    timerSet
-	lastHeard time.Time
-	reprompts int
-	endReason string
-	stats     callStats
-	llmMu     sync.Mutex // one Generate at a time: LLM sessions keep per-call state
-	sid       uint64     // last sentence id; never reused within a call
-	turnTL    pipeline.Timeline
+	preroll    prerollRing
+	timers     timerSet
+	lastHeard  time.Time
+	reprompts  int
+	endReason  string
+	stats      callStats
+	llmMu      sync.Mutex // one Generate at a time: LLM sessions keep per-call state
+	sid        uint64     // last sentence id; never reused within a call
+	turnTL     pipeline.Timeline
 }
 
 type transcriptLine struct {

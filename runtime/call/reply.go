@@ -21,6 +21,9 @@ type reply struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	greeting bool
+	// timed replies answer a caller turn: they carry its timeline, budgets and
+	// turn.completed. Greetings, re-prompts and goodbyes are not timed.
+	timed bool
 	// uninterruptible replies (the final goodbye) ignore barge-in.
 	uninterruptible bool
 
@@ -62,6 +65,7 @@ type sentence struct {
 
 type replyOpts struct {
 	greeting        bool
+	userTurn        bool
 	script          string // speak this text instead of asking the LLM
 	action          plugins.Action
 	actionReason    string
@@ -75,7 +79,8 @@ func (c *Call) startReply(o replyOpts) {
 		action: o.action, actionReason: o.actionReason, lastProgress: c.now(), budgetTold: map[string]bool{}}
 	r.ctx, r.cancel = context.WithCancel(c.ctx)
 	r.chunker.MinChars = 8
-	if !o.greeting {
+	if o.userTurn {
+		r.timed = true
 		r.tl = c.turnTL
 	}
 	c.reply = r
@@ -281,7 +286,7 @@ func sids(r *reply) []uint64 {
 
 // finishTurn emits turn.completed for a caller turn.
 func (c *Call) finishTurn(r *reply, interrupted bool) {
-	if r.greeting || r.turn == 0 {
+	if !r.timed {
 		return
 	}
 	bd := r.tl.Breakdown()

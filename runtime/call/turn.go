@@ -46,7 +46,9 @@ func (c *Call) onAudio(pcm []int16) {
 	if c.vad.Speaking() || (c.reply != nil && !c.reply.bargeAt.IsZero()) {
 		return
 	}
-	silent := now.Sub(c.turn.lastVoice)
+	// Silence is counted in audio time, not wall time, so bursty delivery of
+	// frames cannot end a turn early or late.
+	silent := c.vad.SilenceDuration()
 	if silent < c.cfg.Turn.Endpointing.Std() {
 		return
 	}
@@ -54,7 +56,7 @@ func (c *Call) onAudio(pcm []int16) {
 		c.endOfTurn(now, silent)
 	} else if c.turn.carry != "" && !c.turn.awaitingFinal && c.reply == nil {
 		// A confirmed barge-in whose words are already known: answer them.
-		c.turnTL.Set(pipeline.MarkSpeechEnd, c.turn.lastVoice)
+		c.turnTL.Set(pipeline.MarkSpeechEnd, now.Add(-silent))
 		c.turnTL.Set(pipeline.MarkEndOfTurn, now)
 		c.turnTL.Set(pipeline.MarkFinalTranscript, now)
 		text := c.turn.carry
@@ -197,7 +199,7 @@ func (c *Call) userTurn(text string, confidence float64) {
 	if c.State() != StateThinking {
 		c.fire(evThink)
 	}
-	c.startReply(replyOpts{})
+	c.startReply(replyOpts{userTurn: true})
 	c.checkBudgets(c.reply)
 }
 
@@ -565,14 +567,14 @@ func (c *Call) onWatchdog() {
 
 // mark records a timeline mark on the reply and checks the budgets it closes.
 func (c *Call) mark(r *reply, m pipeline.Mark) {
-	if r.greeting || !r.tl.Set(m, c.now()) {
+	if !r.timed || !r.tl.Set(m, c.now()) {
 		return
 	}
 	c.checkBudgets(r)
 }
 
 func (c *Call) checkBudgets(r *reply) {
-	if r == nil || r.greeting {
+	if r == nil || !r.timed {
 		return
 	}
 	for _, s := range pipeline.Stages {
@@ -606,7 +608,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // armBudgetTimer schedules the live check of the stage that triggers the action.
 func (c *Call) armBudgetTimer(r *reply) {
-	if r.greeting {
+	if !r.timed {
 		return
 	}
 	stage := c.cfg.Budgets.OnExceeded.Stage
@@ -634,7 +636,7 @@ func stageStart(stage string) pipeline.Mark {
 
 func (c *Call) onBudgetTimer() {
 	r := c.reply
-	if r == nil || r.greeting {
+	if r == nil || !r.timed {
 		return
 	}
 	stage := c.cfg.Budgets.OnExceeded.Stage

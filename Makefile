@@ -1,0 +1,46 @@
+# Parley: the two commands a new user runs are `make demo` and `make test`.
+# Both install what they need on a fresh Debian machine with Go.
+
+GO        ?= go
+DEB_PKGS  := espeak-ng libespeak-ng-dev pocketsphinx-en-us libpocketsphinx-dev pkg-config gcc
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+TEST_FLAGS ?= -race -timeout 12m
+
+.PHONY: all deps build demo test vet bench fuzz schema clean help
+
+all: build
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+deps: ## install Debian packages (espeak-ng, PocketSphinx) and Go modules when missing
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo ">> installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@$(GO) mod download
+
+build: deps ## build bin/parley
+	$(GO) build -o bin/parley ./cmd/parley
+
+demo: deps ## run a scripted spoken conversation end to end, offline
+	$(GO) run ./cmd/parley demo
+
+vet: deps
+	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) build ./...
+
+test: deps vet ## run the whole test suite with the race detector
+	$(GO) test $(TEST_FLAGS) ./...
+
+bench: deps ## run the Go benchmarks of the hot paths
+	$(GO) test -run '^$$' -bench . -benchmem ./media/... ./pipeline/... ./runtime/...
+
+schema: ## regenerate docs/agent-config.schema.json
+	$(GO) generate ./agents/...
+
+clean:
+	rm -rf bin

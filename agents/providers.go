@@ -1,0 +1,25 @@
+package agents
+
+import "slices"
+
+// The provider names a config may use. Adding a provider means adding its name
+// here (and its implementation under pipeline/).
+var (
+	sttProviders = []string{"pocketsphinx", "fake"}
+	ttsProviders = []string{"espeak", "fake"}
+	// openai covers every OpenAI-compatible server (OpenAI, Groq, Ollama, vLLM,
+	// llama.cpp); its client lands after the offline default.
+	llmProviders = []string{ProviderFlow, "fake", "openai"}
+)
+
+// ProviderFlow is the llm.provider that runs the deterministic flow engine.
+const ProviderFlow = "flow"
+
+// STTProviders lists the speech-to-text providers a config may name.
+func STTProviders() []string { return slices.Clone(sttProviders) }
+
+// TTSProviders lists the text-to-speech providers a config may name.
+func TTSProviders() []string { return slices.Clone(ttsProviders) }
+
+// LLMProviders lists the reply generators a config may name.
+func LLMProviders() []string { return slices.Clone(llmProviders) }

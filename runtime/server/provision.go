@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/parley-voice/parley/agents"
+	"github.com/parley-voice/parley/agents/flow"
+	"github.com/parley-voice/parley/pipeline"
+	"github.com/parley-voice/parley/pipeline/espeak"
+	"github.com/parley-voice/parley/pipeline/fake"
+	"github.com/parley-voice/parley/pipeline/sphinx"
+	"github.com/parley-voice/parley/plugins"
+	"github.com/parley-voice/parley/runtime/call"
+)
+
+// Providers holds the provider instances shared by every agent of a server, so
+// expensive ones (PocketSphinx decoder pools, the espeak-ng engine) exist once.
+type Providers struct {
+	// Logger for providers; nil means slog.Default().
+	Logger *slog.Logger
+
+	mu     sync.Mutex
+	sphinx *sphinx.STT
+	espeak *espeak.TTS
+	// Fakes, used by agents whose provider is "fake" (tests and benchmarks).
+	FakeSTT *fake.STT
+	FakeTTS *fake.TTS
+	FakeLLM *fake.LLM
+}
+
+func (p *Providers) stt(cfg *agents.Config) (pipeline.STT, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch cfg.STT.Provider {
+	case "pocketsphinx":
+		if p.sphinx == nil {
+			s, err := sphinx.New(sphinx.Config{Logger: p.Logger, Prime: PrimeAudio()})
+			if err != nil {
+				return nil, fmt.Errorf("pocketsphinx: %w", err)
+			}
+			p.sphinx = s
+		}
+		return p.sphinx, nil
+	case "fake":
+		if p.FakeSTT == nil {
+			p.FakeSTT = &fake.STT{Text: "hello"}
+		}
+		return p.FakeSTT, nil
+	}
+	return nil, fmt.Errorf("speech-to-text provider %q is not available in this build", cfg.STT.Provider)
+}
+
+func (p *Providers) tts(cfg *agents.Config) (pipeline.TTS, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch cfg.TTS.Provider {
+	case "espeak":
+		if p.espeak == nil {
+			t, err := espeak.New(espeak.Config{})
+			if err != nil {
+				return nil, fmt.Errorf("espeak-ng: %w", err)
+			}
+			p.espeak = t
+		}
+		return p.espeak, nil
+	case "fake":
+		if p.FakeTTS == nil {
+			p.FakeTTS = &fake.TTS{}
+		}
+		return p.FakeTTS, nil
+	}
+	return nil, fmt.Errorf("text-to-speech provider %q is not available in this build", cfg.TTS.Provider)
+}
+
+// Provision builds a ready-to-serve agent from a validated config: providers,
+// the flow engine or LLM, and the agent's tools from env.
+func Provision(cfg *agents.Config, env *plugins.Environment, p *Providers) (*call.Agent, error) {
+	a := &call.Agent{Config: cfg}
+	var err error
+	if a.STT, err = p.stt(cfg); err != nil {
+		return nil, fmt.Errorf("agent %s: %w", cfg.ID, err)
+	}
+	if a.TTS, err = p.tts(cfg); err != nil {
+		return nil, fmt.Errorf("agent %s: %w", cfg.ID, err)
+	}
+	switch cfg.LLM.Provider {
+	case "flow":
+		f, err := flow.New(cfg.Flow)
+		if err != nil {
+			return nil, fmt.Errorf("agent %s: flow: %w", cfg.ID, err)
+		}
+		a.NewLLM = func(vars map[string]string) pipeline.LLM { return f.NewSession(vars) }
+		a.Phrases = append(f.Phrases(), cfg.Turn.Backchannels...)
+	case "fake":
+		p.mu.Lock()
+		if p.FakeLLM == nil {
+			p.FakeLLM = &fake.LLM{}
+		}
+		l := p.FakeLLM
+		p.mu.Unlock()
+		a.NewLLM = func(map[string]string) pipeline.LLM { return l }
+	default:
+		return nil, fmt.Errorf("agent %s: LLM provider %q is not available in this build yet", cfg.ID, cfg.LLM.Provider)
+	}
+	refs := make([]plugins.Ref, 0, len(cfg.Tools)+2)
+	listed := map[string]bool{}
+	for _, t := range cfg.Tools {
+		listed[t.Name] = true
+		if t.As != "" {
+			listed[t.As] = true
+		}
+	}
+	if cfg.LLM.Provider == "flow" {
+		// The flow engine ends and transfers calls through these built-ins.
+		for _, name := range []string{"end_call", "transfer_call"} {
+			if !listed[name] {
+				refs = append(refs, plugins.Ref{Name: name})
+			}
+		}
+	}
+	for _, t := range cfg.Tools {
+		var opts json.RawMessage
+		if len(t.Options) > 0 {
+			if opts, err = json.Marshal(t.Options); err != nil {
+				return nil, fmt.Errorf("agent %s: tool %s options: %w", cfg.ID, t.Name, err)
+			}
+		}
+		refs = append(refs, plugins.Ref{Name: t.Name, As: t.As, Description: t.Description, Options: opts, Timeout: t.Timeout.Std()})
+	}
+	if a.Tools, err = env.Build(refs); err != nil {
+		return nil, fmt.Errorf("agent %s: %w", cfg.ID, err)
+	}
+	return a, nil
+}
+
+// PrimeAudio synthesises a short sentence at 16 kHz with espeak-ng to prime new
+// PocketSphinx decoders (see sphinx.Config.Prime); nil if espeak-ng is missing.
+func PrimeAudio() []int16 {
+	t, err := espeak.New(espeak.Config{})
+	if err != nil {
+		return nil
+	}
+	var pcm []int16
+	_ = t.Synthesize(context.Background(), pipeline.TTSRequest{
+		Text: "Hello, I would like some help with my appointment please.", SampleRate: 16000,
+	}, func(p []int16) error { pcm = append(pcm, p...); return nil })
+	return pcm
+}

@@ -1,0 +1,295 @@
+// Package server wires Parley together: it provisions agents, accepts calls on
+// the transports, supervises live calls (admission control, shutdown), and
+// serves health, readiness and the agent list over HTTP.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/parley-voice/parley/agents"
+	"github.com/parley-voice/parley/media/native"
+	"github.com/parley-voice/parley/plugins"
+	"github.com/parley-voice/parley/runtime/call"
+	"github.com/parley-voice/parley/runtime/events"
+)
+
+// Config configures a Server.
+type Config struct {
+	Agents []*agents.Config
+	// Tools is the tool environment agents draw from (default plugins.Default()).
+	Tools  *plugins.Environment
+	Logger *slog.Logger
+	// MaxCalls refuses new calls beyond this many live ones (default 1000).
+	MaxCalls int
+	// AuthToken, when set, is required as "Authorization: Bearer <token>" (or the
+	// "token" query parameter, for browsers) on media endpoints.
+	AuthToken string
+	// Providers shares provider instances; nil creates a fresh set.
+	Providers *Providers
+	// CallOptions are passed to every call.
+	CallOptions call.Options
+}
+
+// Server runs agents and their calls.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	bus    *events.Bus
+	agents map[string]*call.Agent
+	ws     *native.Handler
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	calls    map[string]*call.Call
+	draining bool
+	wg       sync.WaitGroup
+}
+
+// New provisions every agent; any failure is returned with the agent named.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Tools == nil {
+		cfg.Tools = plugins.Default()
+	}
+	if cfg.MaxCalls <= 0 {
+		cfg.MaxCalls = 1000
+	}
+	if cfg.Providers == nil {
+		cfg.Providers = &Providers{}
+	}
+	if len(cfg.Agents) == 0 {
+		return nil, errors.New("no agents configured")
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, bus: events.NewBus(), agents: map[string]*call.Agent{}, calls: map[string]*call.Call{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	var errs []error
+	for _, ac := range cfg.Agents {
+		if _, dup := s.agents[ac.ID]; dup {
+			errs = append(errs, fmt.Errorf("agent id %q is defined twice", ac.ID))
+			continue
+		}
+		a, err := Provision(ac, cfg.Tools, cfg.Providers)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.agents[ac.ID] = a
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	s.ws = &native.Handler{Start: s.startNative, Logger: cfg.Logger, Authenticate: s.authenticate}
+	return s, nil
+}
+
+// Bus returns the server's event bus.
+func (s *Server) Bus() *events.Bus { return s.bus }
+
+// Agent returns a provisioned agent by id.
+func (s *Server) Agent(id string) (*call.Agent, bool) {
+	a, ok := s.agents[id]
+	return a, ok
+}
+
+// Handler returns the HTTP routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /v1/ws", s.ws)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.HandleFunc("GET /v1/agents", s.listAgents)
+	return mux
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	draining, live := s.draining, len(s.calls)
+	s.mu.Unlock()
+	status := http.StatusOK
+	body := map[string]any{"status": "ready", "live_calls": live, "max_calls": s.cfg.MaxCalls, "agents": len(s.agents)}
+	switch {
+	case draining:
+		status, body["status"] = http.StatusServiceUnavailable, "draining"
+	case live >= s.cfg.MaxCalls:
+		status, body["status"] = http.StatusServiceUnavailable, "full"
+	}
+	writeJSON(w, status, body)
+}
+
+func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
+	ids := make([]string, 0, len(s.agents))
+	for id := range s.agents {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	out := make([]map[string]any, 0, len(ids))
+	for _, id := range ids {
+		c := s.agents[id].Config
+		out = append(out, map[string]any{"id": c.ID, "name": c.Name, "description": c.Description,
+			"stt": c.STT.Provider, "tts": c.TTS.Provider, "llm": c.LLM.Provider})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agents": out})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) authenticate(r *http.Request) error {
+	if s.cfg.AuthToken == "" {
+		return nil
+	}
+	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if tok == "" {
+		tok = r.URL.Query().Get("token")
+	}
+	if !constantTimeEqual(tok, s.cfg.AuthToken) {
+		return errors.New("missing or invalid token")
+	}
+	return nil
+}
+
+// StartCall admits and starts a call on any transport.
+func (s *Server) StartCall(agentID string, p call.Params, conn call.Conn) (*call.Call, error) {
+	a, ok := s.agents[agentID]
+	if !ok {
+		return nil, &native.RefusalError{Code: "unknown_agent", CloseCode: websocket.ClosePolicyViolation,
+			Err: fmt.Errorf("no agent %q on this server (have: %s)", agentID, strings.Join(s.agentIDs(), ", "))}
+	}
+	s.mu.Lock()
+	if s.draining {
+		s.mu.Unlock()
+		return nil, &native.RefusalError{Code: "draining", CloseCode: websocket.CloseTryAgainLater, Err: errors.New("server is shutting down; try another node")}
+	}
+	if len(s.calls) >= s.cfg.MaxCalls {
+		s.mu.Unlock()
+		return nil, &native.RefusalError{Code: "capacity", CloseCode: websocket.CloseTryAgainLater,
+			Err: fmt.Errorf("server is at its limit of %d concurrent calls", s.cfg.MaxCalls)}
+	}
+	opts := s.cfg.CallOptions
+	if opts.Logger == nil {
+		opts.Logger = s.log
+	}
+	userOnEnd := opts.OnEnd
+	opts.OnEnd = func(c *call.Call) {
+		s.mu.Lock()
+		delete(s.calls, c.ID())
+		s.mu.Unlock()
+		if userOnEnd != nil {
+			userOnEnd(c)
+		}
+		s.wg.Done()
+	}
+	s.wg.Add(1)
+	c, err := call.Start(s.ctx, a, p, conn, s.bus, opts)
+	if err != nil {
+		s.wg.Done()
+		s.mu.Unlock()
+		return nil, err
+	}
+	s.calls[c.ID()] = c
+	s.mu.Unlock()
+	return c, nil
+}
+
+func (s *Server) agentIDs() []string {
+	ids := make([]string, 0, len(s.agents))
+	for id := range s.agents {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func (s *Server) startNative(ctx context.Context, req native.StartRequest, conn *native.Conn) (native.CallHandle, error) {
+	meta := req.Metadata
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	c, err := s.StartCall(req.Agent, call.Params{
+		Transport: "websocket", From: req.From, To: req.To, SampleRate: native.SampleRate,
+		Metadata: meta, Vars: map[string]string{"from": req.From, "to": req.To},
+	}, conn)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// LiveCalls returns the number of live calls.
+func (s *Server) LiveCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
+// Serve serves HTTP on ln until ctx is done, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		s.Shutdown(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	s.Shutdown(sctx)
+	_ = hs.Shutdown(sctx)
+	return nil
+}
+
+// Shutdown stops admitting calls, lets live calls finish until ctx is done, then
+// ends the rest with reason server_shutdown and waits for them.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.cancel()
+		<-done
+	}
+	s.cancel()
+	s.bus.Close()
+}
+
+// PrintEvents writes every event as a JSON line to w until the bus closes.
+func PrintEvents(b *events.Bus, w io.Writer, patterns ...string) (stop func()) {
+	sub := b.Subscribe(4096, "", patterns...)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		enc := json.NewEncoder(w)
+		for e := range sub.C() {
+			_ = enc.Encode(e)
+		}
+	}()
+	return func() { sub.Close(); <-done }
+}
