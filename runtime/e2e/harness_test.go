@@ -138,9 +138,7 @@ type audioFrame struct {
 	level float64
 }
 
-type clientEvent struct {
-	native.ClientEvent
-}
+type nativeEvent = native.ClientEvent
 
 // phone is a caller that streams a frame every 20 ms (speech when queued,
 // silence otherwise) and records everything the server sends, with times.
@@ -223,7 +221,7 @@ func (p *phone) send() {
 			f = p.queue[0]
 			p.queue = p.queue[1:]
 		}
-		loud := p.pending && media.RMSdBFS(f) > -35
+		loud := p.pending && media.RMSdBFS(f) > -60 // the first audible frame
 		p.mu.Unlock()
 		if err := p.cl.SendAudio(f); err != nil {
 			return
