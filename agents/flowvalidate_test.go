@@ -94,11 +94,15 @@ func TestValidateFlowRules(t *testing.T) {
 		{"pattern", func(c *Config) { editSlot(c.Flow, "day", func(s *FlowSlot) { s.Pattern = "(monday" }) }, "flow.slots.day.pattern: does not compile"},
 		{"empty value", func(c *Config) { editSlot(c.Flow, "day", func(s *FlowSlot) { s.Values = append(s.Values, "?!") }) }, "flow.slots.day.values[2]: must hold at least one word"},
 		{"synonym of no value", func(c *Config) { editSlot(c.Flow, "day", func(s *FlowSlot) { s.Synonyms["friday"] = []string{"fri"} }) }, `flow.slots.day.synonyms.friday: "friday" is not one of the slot's values`},
-		{"phrase for two values", func(c *Config) { editSlot(c.Flow, "day", func(s *FlowSlot) { s.Synonyms["tuesday"] = []string{"Monday"} }) }, `flow.slots.day.synonyms.tuesday[0]: "monday" already stands for "monday"`},
+		{"phrase for two values", func(c *Config) {
+			editSlot(c.Flow, "day", func(s *FlowSlot) { s.Synonyms["tuesday"] = []string{"Monday"} })
+		}, `flow.slots.day.synonyms.tuesday[0]: "monday" already stands for "monday"`},
 		{"intent name", func(c *Config) { c.Flow.Intents["a b"] = FlowIntent{Keywords: []string{"x"}} }, `flow.intents.a b: "a b" is not a valid intent name`},
 		{"intent needs examples", func(c *Config) { c.Flow.Intents["bye"] = FlowIntent{} }, "flow.intents.bye: needs examples or keywords"},
 		{"example template", func(c *Config) { editIntent(c.Flow, "bye", func(in *FlowIntent) { in.Examples = []string{"bye {{"} }) }, "flow.intents.bye.examples[0]: template syntax"},
-		{"example slot", func(c *Config) { editIntent(c.Flow, "bye", func(in *FlowIntent) { in.Examples = []string{"bye {{dya}}"} }) }, `flow.intents.bye.examples[0]: unknown slot "dya" (did you mean "day"?)`},
+		{"example slot", func(c *Config) {
+			editIntent(c.Flow, "bye", func(in *FlowIntent) { in.Examples = []string{"bye {{dya}}"} })
+		}, `flow.intents.bye.examples[0]: unknown slot "dya" (did you mean "day"?)`},
 		{"example empty", func(c *Config) { editIntent(c.Flow, "bye", func(in *FlowIntent) { in.Examples = []string{"..."} }) }, "flow.intents.bye.examples[0]: must hold at least one word"},
 		{"keyword empty", func(c *Config) { editIntent(c.Flow, "bye", func(in *FlowIntent) { in.Keywords = []string{""} }) }, "flow.intents.bye.keywords[0]: must hold at least one word"},
 		{"no nodes", func(c *Config) { c.Flow.Nodes = nil }, "flow.nodes: must hold at least one node"},
@@ -141,7 +145,9 @@ func TestValidateFlowRules(t *testing.T) {
 		{"tool without on_result", func(c *Config) { editNode(c.Flow, "lookup", func(n *FlowNode) { n.OnResult, n.OnError = "", "" }) }, "flow.nodes.lookup: has no way forward"},
 		{"say required", func(c *Config) { editNode(c.Flow, "ask", func(n *FlowNode) { n.Say = "" }) }, "flow.nodes.ask.say: is required unless the node calls a tool or ends the call"},
 		{"global intent", func(c *Config) { c.Flow.Global = append(c.Flow.Global, FlowTransition{WhenSlot: "day", Next: "ask"}) }, "flow.global[1].intent: is required for a global transition"},
-		{"global slot", func(c *Config) { c.Flow.Global = append(c.Flow.Global, FlowTransition{Intent: "bye", WhenSlot: "day", Next: "ask"}) }, `flow.global[1].when_slot: slot "day" is never captured by a global transition`},
+		{"global slot", func(c *Config) {
+			c.Flow.Global = append(c.Flow.Global, FlowTransition{Intent: "bye", WhenSlot: "day", Next: "ask"})
+		}, `flow.global[1].when_slot: slot "day" is never captured by a global transition`},
 		{"unreachable", func(c *Config) { c.Flow.Nodes["orphan"] = FlowNode{Say: "x", Next: "hello"} }, "flow.nodes.orphan: is never reached from the start node or a global transition"},
 		{"next loop", func(c *Config) {
 			c.Flow.Nodes["a"] = FlowNode{Say: "a", Next: "b"}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/invopop/jsonschema"
@@ -124,15 +125,7 @@ func setDefaults(s *jsonschema.Schema, v any) {
 		if fv.IsZero() || k == reflect.Struct || k == reflect.Pointer || k == reflect.Map {
 			continue
 		}
-		name := f.Tag.Get("yaml")
-		if j := len(name); j > 0 {
-			for idx, c := range name {
-				if c == ',' {
-					name = name[:idx]
-					break
-				}
-			}
-		}
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		p := prop(s, name)
 		if p == nil {
 			continue

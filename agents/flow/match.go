@@ -225,29 +225,39 @@ type utterance struct {
 
 func (f *Flow) analyse(text string) *utterance {
 	u := &utterance{words: phrase.Words(text), found: map[string]match{}}
-	taken := make([]bool, len(u.words))
 	type span struct {
-		slot       string
-		start, end int
+		slot string
+		match
 	}
 	var spans []span
 	for _, name := range f.slotOrder {
-		m, ok := f.slots[name].find(u.words)
-		if !ok {
+		if m, ok := f.slots[name].find(u.words); ok {
+			u.found[name] = m
+			spans = append(spans, span{name, m})
+		}
+	}
+	// Where values overlap ("ten" as a digit inside "ten in the morning"), the
+	// longer one becomes the placeholder.
+	slices.SortStableFunc(spans, func(a, b span) int {
+		if d := (b.end - b.start) - (a.end - a.start); d != 0 {
+			return d
+		}
+		return a.start - b.start
+	})
+	taken := make([]bool, len(u.words))
+	kept := spans[:0]
+	for _, sp := range spans {
+		if slices.Contains(taken[sp.start:sp.end], true) {
 			continue
 		}
-		u.found[name] = m
-		if slices.Contains(taken[m.start:m.end], true) {
-			continue
-		}
-		for i := m.start; i < m.end; i++ {
+		for i := sp.start; i < sp.end; i++ {
 			taken[i] = true
 		}
-		spans = append(spans, span{name, m.start, m.end})
+		kept = append(kept, sp)
 	}
-	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	slices.SortFunc(kept, func(a, b span) int { return a.start - b.start })
 	pos := 0
-	for _, sp := range spans {
+	for _, sp := range kept {
 		u.withSlots = append(u.withSlots, u.words[pos:sp.start]...)
 		u.withSlots = append(u.withSlots, placeholder(sp.slot))
 		pos = sp.end

@@ -233,3 +233,11 @@ func TestPhrasesShortDigits(t *testing.T) {
 		t.Errorf("first %q last %q", got[0], got[len(got)-1])
 	}
 }
+
+func TestPlaceholdersPreferLongerValues(t *testing.T) {
+	f := testFlow(t, 0.5)
+	u := f.analyse("book for ten in the morning on monday")
+	if got := strings.Join(u.withSlots, " "); got != "book for {{time}} on {{day}}" {
+		t.Errorf("withSlots = %q", got)
+	}
+}

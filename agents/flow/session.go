@@ -36,8 +36,6 @@ type Session struct {
 	last    []pipeline.LLMChunk
 }
 
-var _ pipeline.LLM = (*Session)(nil)
-
 // Node returns the name of the current node.
 func (s *Session) Node() string {
 	s.mu.Lock()
@@ -442,3 +440,5 @@ func (s *Session) resultField(ref string) string {
 	}
 	return string(b)
 }
+
+var _ pipeline.LLM = (*Session)(nil)

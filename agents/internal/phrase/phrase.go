@@ -39,7 +39,11 @@ func Words(s string) []string {
 			for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.Is(unicode.Mn, rs[j]) || rs[j] == '\'') {
 				j++
 			}
-			w := strings.Trim(string(rs[i:j]), "'")
+			// A word starts at a letter: drop leading apostrophes and stray
+			// combining marks, and trailing apostrophes.
+			w := strings.TrimRight(strings.TrimLeftFunc(string(rs[i:j]), func(r rune) bool {
+				return r == '\'' || unicode.Is(unicode.Mn, r)
+			}), "'")
 			if exp, ok := contractions[w]; ok {
 				out = append(out, strings.Fields(exp)...)
 			} else if w != "" {

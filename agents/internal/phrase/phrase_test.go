@@ -90,7 +90,9 @@ func TestCardinal(t *testing.T) {
 }
 
 func FuzzWords(f *testing.F) {
-	for _, s := range []string{"I'd like 10:30", "4,207.5th", "''", "1:2:3", "9" + strings.Repeat(":0", 10)} {
+	for _, s := range []string{"I'd like 10:30", "4,207.5th", "''", "1:2:3", "9" + strings.Repeat(":0", 10),
+		// Found by fuzzing: apostrophes before combining marks.
+		"0\x9d 0  %     0   \xdb\xe3 \xff\x82'ֿ000", "000'̗A"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
