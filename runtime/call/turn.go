@@ -449,7 +449,7 @@ func (c *Call) abandonReply(r *reply) {
 	c.timers.watchdog = time.Time{}
 	c.timers.budget = time.Time{}
 	c.turnTL.Set(pipeline.MarkSpeechStart, c.turn.speechStart)
-	c.emit(events.CallStateChanged, map[string]any{"from": c.State(), "to": c.State(), "trigger": "reply_abandoned", "turn": r.turn})
+	c.emit(events.AgentReplyAbandoned, map[string]any{"turn": r.turn, "carried_text": c.turn.carry})
 }
 
 func (c *Call) onPlayerEvent(ev pacing.Event) {

@@ -46,7 +46,8 @@ func (b *Bus) Subscribe(size int, callID string, patterns ...string) *Subscripti
 	s := &Subscription{bus: b, filter: patterns, callID: callID, c: make(chan *Event, size)}
 	b.mu.Lock()
 	if b.closed {
-		close(s.c)
+		// Through once, so that a later s.Close does not close the channel again.
+		s.once.Do(func() { close(s.c) })
 	} else {
 		b.subs = append(b.subs, s)
 	}

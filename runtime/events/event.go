@@ -5,6 +5,7 @@ package events
 
 import (
 	"encoding/json"
+	"reflect"
 	"time"
 )
 
@@ -24,8 +25,10 @@ type Event struct {
 	Payload    any       `json:"payload"`
 }
 
-// MarshalJSON writes the envelope with the timestamp in UTC at millisecond precision.
-func (e *Event) MarshalJSON() ([]byte, error) {
+// MarshalJSON writes the envelope with the timestamp in UTC at millisecond
+// precision and the payload always an object. It has a value receiver so that an
+// Event encodes the same way by value as by pointer.
+func (e Event) MarshalJSON() ([]byte, error) {
 	type envelope struct {
 		Type       string `json:"event_type"`
 		ID         string `json:"event_id"`
@@ -37,7 +40,7 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 		Payload    any    `json:"payload"`
 	}
 	p := e.Payload
-	if p == nil {
+	if isNil(p) {
 		p = struct{}{}
 	}
 	return json.Marshal(envelope{
@@ -46,6 +49,19 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 		Timestamp: e.Timestamp.UTC().Format("2006-01-02T15:04:05.000Z"),
 		Payload:   p,
 	})
+}
+
+// isNil reports whether p would encode as JSON null: nil, or a nil map, pointer,
+// slice or interface held in p.
+func isNil(p any) bool {
+	if p == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(p); v.Kind() {
+	case reflect.Map, reflect.Pointer, reflect.Slice, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }
 
 // Event types of the catalogue. docs/EVENTS.md describes each payload.
@@ -66,6 +82,7 @@ const (
 	AgentSpeechStarted   = "agent.speech.started"
 	AgentSpeechEnded     = "agent.speech.ended"
 	AgentResumed         = "agent.resumed"
+	AgentReplyAbandoned  = "agent.reply_abandoned"
 	ToolCalled           = "tool.called"
 	ToolCompleted        = "tool.completed"
 	DTMFReceived         = "dtmf.received"
@@ -79,7 +96,7 @@ const (
 var Types = []string{
 	CallStarted, MediaStreamConnected, CallStateChanged, SpeechStarted, SpeechStopped,
 	SpeechPartial, SpeechTranscribed, IntentMatched, AgentResponse, AgentSpeechStarted,
-	AgentSpeechEnded, CallInterrupted, AgentResumed, ToolCalled, ToolCompleted,
+	AgentSpeechEnded, CallInterrupted, AgentResumed, AgentReplyAbandoned, ToolCalled, ToolCompleted,
 	DTMFReceived, TurnCompleted, TurnBudgetExceeded, ProviderError, SilenceTimeout,
 	CallWatchdog, CallTransferred, CallEnded,
 }
