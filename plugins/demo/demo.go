@@ -26,15 +26,18 @@ type Booking struct {
 	Time         string `json:"time"`
 }
 
-// Book is an in-memory appointment book: each slot can be taken once.
+// chairs is how many patients the demo clinic can see at the same time.
+const chairs = 1000
+
+// Book is an in-memory appointment book: each slot has a number of chairs.
 type Book struct {
 	mu    sync.Mutex
-	taken map[string]bool
+	taken map[string]int
 	next  int
 }
 
 // NewBook returns an empty appointment book.
-func NewBook() *Book { return &Book{taken: map[string]bool{}} }
+func NewBook() *Book { return &Book{taken: map[string]int{}} }
 
 // Book takes a slot or explains why it cannot.
 func (b *Book) Book(ctx context.Context, a BookingArgs) (any, error) {
@@ -45,10 +48,10 @@ func (b *Book) Book(ctx context.Context, a BookingArgs) (any, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	key := day + " " + tm
-	if b.taken[key] {
-		return map[string]string{"error": "that time is already taken"}, nil
+	if b.taken[key] >= chairs {
+		return map[string]string{"error": "that time is fully booked"}, nil
 	}
-	b.taken[key] = true
+	b.taken[key]++
 	b.next++
 	return Booking{Confirmation: fmt.Sprintf("PD-%04d", b.next), Day: day, Time: tm}, nil
 }

@@ -21,6 +21,7 @@ type turnState struct {
 	bargeFinal    bool      // the pending final judges a barge-in
 	carry         string    // words heard but not yet answered (pauses, barge-ins)
 	speechStart   time.Time // onset of the current utterance
+	voiced        time.Duration // speech in the last utterance, hangover excluded
 	lastVoice     time.Time // last frame judged as speech
 }
 
@@ -110,7 +111,9 @@ func (c *Call) onSpeechStart(now time.Time) {
 
 func (c *Call) onSpeechStop(now time.Time) {
 	dur := now.Sub(c.turn.speechStart)
-	c.emit(events.SpeechStopped, map[string]any{"duration_ms": float64(dur.Microseconds()) / 1000})
+	c.turn.voiced = max(0, c.vad.SpeechDuration()-c.cfg.VAD.StopDuration.Std())
+	c.emit(events.SpeechStopped, map[string]any{"duration_ms": float64(dur.Microseconds()) / 1000,
+		"voiced_ms": float64(c.turn.voiced.Microseconds()) / 1000})
 	if r := c.reply; r != nil && !r.bargeAt.IsZero() && c.turn.capturing {
 		// Finish the utterance now to learn its words quickly.
 		c.turn.capturing = false
@@ -137,7 +140,10 @@ func (c *Call) onSTT(res pipeline.STTResult) {
 	switch res.Kind {
 	case pipeline.STTPartial:
 		c.emit(events.SpeechPartial, map[string]any{"text": res.Text})
-		if r := c.reply; r != nil && !r.bargeAt.IsZero() && c.interrupts(res.Text, c.now().Sub(c.turn.speechStart)) {
+		// A partial confirms a barge-in only once it can no longer turn out to be
+		// a backchannel ("uh" may yet become "uh huh"); the final decides the rest.
+		if r := c.reply; r != nil && !r.bargeAt.IsZero() && !c.mayBeBackchannel(res.Text) &&
+			c.interrupts(res.Text, c.voicedSoFar()) {
 			c.confirmBargeIn(r)
 		}
 	case pipeline.STTError:
@@ -162,7 +168,9 @@ func (c *Call) onFinal(res pipeline.STTResult) {
 			c.turn.carry = joinText(c.turn.carry, text)
 			return
 		}
-		if text == "" || c.isBackchannel(text) || !c.interrupts(text, res.AudioDuration) {
+		// Judged on how long the caller actually spoke, so a short "uh-huh" never
+		// interrupts even when the recogniser hears some other word in it.
+		if text == "" || c.isBackchannel(text) || !c.interrupts(text, c.turn.voiced) {
 			c.resumeAfterFalseInterruption(r, text)
 			return
 		}
@@ -245,6 +253,35 @@ func (c *Call) isBackchannel(text string) bool {
 		}
 	}
 	return true
+}
+
+// voicedSoFar is how long the caller has actually spoken in the current
+// utterance: the detector's speech duration less the silence of a hangover.
+func (c *Call) voicedSoFar() time.Duration {
+	if !c.vad.Speaking() {
+		return c.turn.voiced
+	}
+	return max(0, c.vad.SpeechDuration()-c.vad.SilenceDuration())
+}
+
+// mayBeBackchannel reports whether a partial hypothesis could still grow into a
+// backchannel: it is short enough and a word-prefix of one of them.
+func (c *Call) mayBeBackchannel(partial string) bool {
+	norm := normalizeWords(partial)
+	words := strings.Fields(norm)
+	if len(words) == 0 {
+		return true
+	}
+	if len(words) > c.cfg.Turn.BackchannelMaxWords {
+		return false
+	}
+	for _, b := range c.cfg.Turn.Backchannels {
+		nb := normalizeWords(b)
+		if nb == norm || strings.HasPrefix(nb, norm+" ") {
+			return true
+		}
+	}
+	return c.isBackchannel(partial)
 }
 
 func normalizeWords(s string) string {

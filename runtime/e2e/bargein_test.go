@@ -118,7 +118,19 @@ func TestBackchannelDoesNotInterrupt(t *testing.T) {
 	p.await(events.AgentSpeechStarted, 20*time.Second, nil)
 	time.Sleep(1500 * time.Millisecond)
 	p.say(speech(t, "uh huh"))
+	defer func() {
+		if t.Failed() {
+			p.mu.Lock()
+			for _, e := range p.evs {
+				if strings.HasPrefix(e.Type, "speech.") || e.Type == events.CallInterrupted {
+					t.Logf("%s %v", e.Type, e.Payload)
+				}
+			}
+			p.mu.Unlock()
+		}
+	}()
 	res := p.await(events.AgentResumed, 10*time.Second, nil)
+	t.Logf("resumed: %v", res.Payload)
 	if res.Payload["backchannel"] != true {
 		t.Logf("resumed without recognising a backchannel: %v", res.Payload)
 	}
