@@ -43,6 +43,7 @@ var commands = []command{
 	{"call", runCall},
 	{"validate", runValidate},
 	{"schema", runSchema},
+	{"bench", runBench},
 }
 
 // errUsage reports a command-line mistake; the command already printed why.

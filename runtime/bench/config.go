@@ -46,6 +46,10 @@ type Config struct {
 	// Agent serves the calls; nil means the built-in agent with fake providers
 	// (see FakeAgent).
 	Agent *call.Agent
+	// TableTTS replaces the agent's TTS by one of fake.TTS's shape that copies
+	// its tone from a table instead of computing a sine per sample, to tell the
+	// runtime's cost from the fake provider's own CPU.
+	TableTTS bool
 	// Logger receives the calls' logs; nil discards them.
 	Logger *slog.Logger
 	// Progress, when set, is called about once a second from RunTurns' goroutine.
@@ -59,13 +63,13 @@ type Config struct {
 
 // Progress is a snapshot of a run, for progress lines.
 type Progress struct {
-	Phase   string        // "ramp", "warmup" or "measure"
-	Elapsed time.Duration // time in this phase
-	Total   time.Duration // length of this phase
-	Calls   int           // calls started so far
-	Turns   int           // turns measured so far
-	ShareP99 time.Duration
-	Dropped uint64 // inbound frames dropped so far, all calls
+	Phase    string        // "ramp", "warmup" or "measure"
+	Elapsed  time.Duration // time in this phase
+	Total    time.Duration // length of this phase
+	Calls    int           // calls started so far
+	Turns    int           // turns measured so far
+	ShareP99 time.Duration // p99 of the runtime share so far
+	Dropped  uint64        // inbound frames dropped so far, all calls
 }
 
 // maxCalls bounds Config.Calls: beyond this the driver itself would dominate.

@@ -65,4 +65,19 @@ func (r *recorder) Accept(e *events.Event) {
 	r.share.add(sum)
 }
 
+// fill copies the measurements into rep.
+func (r *recorder) fill(rep *Report) {
+	rep.Turns = r.share.len()
+	rep.IncompleteTurns = int(r.incomplete.Load())
+	rep.Stalls = int(r.stalls.Load())
+	rep.Share = r.share.dist()
+	for i, s := range pipeline.Stages {
+		rep.Stages[i] = StageDist{Name: s, Dist: r.stages[i].dist()}
+	}
+	rep.CallerSide = r.callerSide.dist()
+	rep.OutLateness = r.outLate.dist()
+	rep.OutJitter = r.outJitter.dist()
+	rep.DriverLateness = r.driverLate.dist()
+}
+
 var _ events.Sink = (*recorder)(nil)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/parley-voice/parley/media"
-	"github.com/parley-voice/parley/pipeline"
 	"github.com/parley-voice/parley/runtime/call"
 	"github.com/parley-voice/parley/runtime/events"
 )
@@ -34,6 +33,17 @@ func RunTurns(ctx context.Context, cfg Config) (Report, error) {
 		if agent, err = FakeAgent(); err != nil {
 			return Report{}, err
 		}
+	}
+	if cfg.TableTTS {
+		a := *agent
+		a.TTS = &tableTTS{}
+		agent = &a
+	}
+	if cfg.HeapProfile != nil {
+		// Sample every 4 KiB rather than every 512 KiB, so that structures of a
+		// few KiB per call show up in the profile; set before the calls start.
+		defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+		runtime.MemProfileRate = 4096
 	}
 	rep := Report{Calls: cfg.Calls, LoadBefore: LoadAverage()}
 	rec := newRecorder()
@@ -59,18 +69,19 @@ func RunTurns(ctx context.Context, cfg Config) (Report, error) {
 		sh.slots[c.slot] = append(sh.slots[c.slot], c)
 	}
 
-	// The baseline: everything of the bench exists, nothing of the calls yet.
-	var m0 runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&m0)
-	g0 := runtime.NumGoroutine()
-
 	stop := make(chan struct{})
 	var drivers sync.WaitGroup
 	for _, sh := range shards {
 		drivers.Add(1)
 		go func() { defer drivers.Done(); sh.run(stop) }()
 	}
+
+	// The baseline: everything of the bench exists and runs, nothing of the calls yet.
+	var m0 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	g0 := runtime.NumGoroutine()
+
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var calls []*call.Call
@@ -205,22 +216,12 @@ func RunTurns(ctx context.Context, cfg Config) (Report, error) {
 		rep.GCPauseMax = max(rep.GCPauseMax, time.Duration(mEnd.PauseNs[(i+255)%256]))
 	}
 
-	rep.Turns = rec.share.len()
-	rep.IncompleteTurns = int(rec.incomplete.Load())
-	rep.Stalls = int(rec.stalls.Load())
-	rep.Share = rec.share.dist()
-	for i, s := range pipeline.Stages {
-		rep.Stages[i] = StageDist{Name: s, Dist: rec.stages[i].dist()}
-	}
-	rep.CallerSide = rec.callerSide.dist()
-	rep.OutLateness = rec.outLate.dist()
-	rep.OutJitter = rec.outJitter.dist()
-	rep.DriverLateness = rec.driverLate.dist()
+	rec.fill(&rep)
 
-	// Every goroutine of every call should be gone; give the last ones a moment
-	// to return after closing their Done channel.
+	// Every goroutine of the calls and the drivers should be gone; give the
+	// last ones a moment to return after closing their Done channel.
 	for wait := 0; ; wait++ {
-		rep.LeakedGoroutines = max(runtime.NumGoroutine()-g0, 0)
+		rep.LeakedGoroutines = max(runtime.NumGoroutine()-(g0-len(shards)), 0)
 		if rep.LeakedGoroutines == 0 || wait == 100 {
 			break
 		}
