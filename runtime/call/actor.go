@@ -69,7 +69,7 @@ func Start(ctx context.Context, a *Agent, p Params, conn Conn, bus *events.Bus, 
 
 	c.stt, err = a.STT.NewStream(c.ctx, pipeline.STTConfig{
 		SampleRate: p.SampleRate, Language: cfg.Language, Phrases: a.Phrases,
-	}, func(r pipeline.STTResult) { c.mb.post(msg{kind: msgSTT, stt: r}) })
+	}, func(r pipeline.STTResult) { c.mb.post(msg{kind: msgSTT, ext: &msgExt{stt: r}}) })
 	if err != nil {
 		c.cancel()
 		return nil, fmt.Errorf("starting call: speech-to-text (%s): %w", cfg.STT.Provider, err)
@@ -77,7 +77,7 @@ func Start(ctx context.Context, a *Agent, p Params, conn Conn, bus *events.Bus, 
 	c.player, err = pacing.NewPlayer(pacing.Config{
 		SampleRate: p.SampleRate,
 		Write:      conn.WriteFrame,
-		OnEvent:    func(ev pacing.Event) { c.mb.post(msg{kind: msgPlayer, play: ev}) },
+		OnEvent:    func(ev pacing.Event) { c.mb.post(msg{kind: msgPlayer, ext: &msgExt{play: ev}}) },
 		Lead:       opts.PlayerLead,
 	})
 	if err != nil {
@@ -160,19 +160,19 @@ func (c *Call) handle(m *msg) {
 	case msgHangup:
 		c.end(m.str)
 	case msgSTT:
-		c.onSTT(m.stt)
+		c.onSTT(m.ext.stt)
 	case msgLLMChunk:
-		c.onLLMChunk(m.gen, m.chunk)
+		c.onLLMChunk(m.gen, m.ext.chunk)
 	case msgLLMDone:
 		c.onLLMDone(m.gen, m.err)
 	case msgTTSAudio:
 		c.onTTSAudio(m.gen)
 	case msgTTSDone:
-		c.onTTSDone(m.gen, uint64(m.seq), m.play.PlayedSamples, m.err)
+		c.onTTSDone(m.gen, uint64(m.seq), m.ext.play.PlayedSamples, m.err)
 	case msgToolDone:
-		c.onToolDone(m.gen, m.tool)
+		c.onToolDone(m.gen, m.ext.tool)
 	case msgPlayer:
-		c.onPlayer(m.play)
+		c.onPlayer(m.ext.play)
 	}
 }
 
@@ -246,7 +246,7 @@ func (c *Call) finish() {
 	if err := c.stt.Close(); err != nil {
 		c.log.Debug("closing speech-to-text stream", "err", err)
 	}
-	close(c.tts.jobs)
+	c.tts.close()
 	c.player.Close()
 	if err := c.conn.Close(c.endReason); err != nil {
 		c.log.Debug("closing transport", "err", err)

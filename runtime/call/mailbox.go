@@ -25,7 +25,7 @@ type mailbox struct {
 }
 
 func newMailbox(audioCap, hardCap int) *mailbox {
-	return &mailbox{buf: make([]msg, 64), audioCap: audioCap, hardCap: hardCap, wake: make(chan struct{}, 1)}
+	return &mailbox{buf: make([]msg, 16), audioCap: audioCap, hardCap: hardCap, wake: make(chan struct{}, 1)}
 }
 
 // post enqueues m; it reports false if m was dropped.

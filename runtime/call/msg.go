@@ -27,12 +27,18 @@ const (
 // msg is one mailbox entry. It is a flat struct rather than an interface so that
 // posting audio frames does not allocate.
 type msg struct {
-	kind  msgKind
-	gen   uint64
-	pcm   []int16
-	str   string
-	seq   int
-	err   error
+	kind msgKind
+	gen  uint64
+	pcm  []int16
+	str  string
+	seq  int
+	err  error
+	// ext carries the payload of the rarer, larger messages, so that the ring
+	// of small messages (mostly audio frames) stays small per call.
+	ext *msgExt
+}
+
+type msgExt struct {
 	stt   pipeline.STTResult
 	chunk pipeline.LLMChunk
 	tool  toolOutcome

@@ -114,7 +114,7 @@ func (c *Call) startLLM(r *reply) {
 		c.llmMu.Lock()
 		defer c.llmMu.Unlock()
 		err := c.llm.Generate(ctx, req, func(ch pipeline.LLMChunk) {
-			c.mb.post(msg{kind: msgLLMChunk, gen: gen, chunk: ch})
+			c.mb.post(msg{kind: msgLLMChunk, gen: gen, ext: &msgExt{chunk: ch}})
 		})
 		c.mb.post(msg{kind: msgLLMDone, gen: gen, err: err})
 	}()
@@ -206,7 +206,7 @@ func (c *Call) sendSentence(r *reply, text string, filler bool) {
 		c.mark(r, pipeline.MarkFirstSentence)
 	}
 	if !c.tts.submit(ttsJob{ctx: r.ctx, gen: r.gen, sid: s.sid, text: text}) {
-		c.log.Error("text-to-speech queue full; sentence dropped", "turn", r.turn)
+		c.log.Debug("text-to-speech worker stopped; sentence dropped", "turn", r.turn)
 		s.done = true
 		r.ttsOpen--
 	}
@@ -324,7 +324,7 @@ func (c *Call) runTools(r *reply) {
 		tool, ok := c.lookupTool(tc.Name)
 		gen, ctx, tc := r.gen, r.ctx, tc
 		if !ok {
-			c.mb.post(msg{kind: msgToolDone, gen: gen, tool: toolOutcome{call: tc, err: plugins.ErrUnknownTool}})
+			c.mb.post(msg{kind: msgToolDone, gen: gen, ext: &msgExt{tool: toolOutcome{call: tc, err: plugins.ErrUnknownTool}}})
 			continue
 		}
 		timeout := c.cfg.Timeouts.ToolTimeout.Std()
@@ -339,7 +339,7 @@ func (c *Call) runTools(r *reply) {
 			start := time.Now()
 			res, err := plugins.Run(ctx, tool, orEmptyObject(tc.Arguments), timeout, c.opts.MaxToolResult)
 			ms := float64(time.Since(start).Microseconds()) / 1000
-			c.mb.post(msg{kind: msgToolDone, gen: gen, tool: toolOutcome{call: tc, result: res, err: err, ms: ms}})
+			c.mb.post(msg{kind: msgToolDone, gen: gen, ext: &msgExt{tool: toolOutcome{call: tc, result: res, err: err, ms: ms}}})
 		}()
 	}
 }

@@ -32,27 +32,66 @@ type ttsWorker struct {
 	req    pipeline.TTSRequest
 	player *pacing.Player
 	post   func(msg)
-	jobs   chan ttsJob
 
-	mu    sync.Mutex
-	audio map[uint64]*sentenceAudio
+	mu     sync.Mutex
+	audio  map[uint64]*sentenceAudio
+	jobs   []ttsJob      // queued sentences, in order; unbounded but per reply small
+	wake   chan struct{} // one slot: a job was queued or the worker should stop
+	closed bool
 }
 
 func newTTSWorker(t pipeline.TTS, req pipeline.TTSRequest, p *pacing.Player, post func(msg)) *ttsWorker {
 	return &ttsWorker{tts: t, req: req, player: p, post: post,
-		jobs: make(chan ttsJob, 256), audio: make(map[uint64]*sentenceAudio)}
+		audio: make(map[uint64]*sentenceAudio), wake: make(chan struct{}, 1)}
 }
 
-// submit queues a job; it reports false if the queue is full.
+// submit queues a job without blocking; it reports false once the worker stopped.
 func (w *ttsWorker) submit(j ttsJob) bool {
 	w.mu.Lock()
-	w.audio[j.sid] = &sentenceAudio{}
-	w.mu.Unlock()
-	select {
-	case w.jobs <- j:
-		return true
-	default:
+	if w.closed {
+		w.mu.Unlock()
 		return false
+	}
+	w.audio[j.sid] = &sentenceAudio{}
+	w.jobs = append(w.jobs, j)
+	w.mu.Unlock()
+	w.signal()
+	return true
+}
+
+func (w *ttsWorker) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close stops the worker after the job in progress.
+func (w *ttsWorker) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.jobs = nil
+	w.mu.Unlock()
+	w.signal()
+}
+
+// next blocks until a job is queued (ok) or the worker is closed.
+func (w *ttsWorker) next() (ttsJob, bool) {
+	for {
+		w.mu.Lock()
+		if w.closed {
+			w.mu.Unlock()
+			return ttsJob{}, false
+		}
+		if len(w.jobs) > 0 {
+			j := w.jobs[0]
+			w.jobs[0] = ttsJob{}
+			w.jobs = w.jobs[1:]
+			w.mu.Unlock()
+			return j, true
+		}
+		w.mu.Unlock()
+		<-w.wake
 	}
 }
 
@@ -68,7 +107,11 @@ func (w *ttsWorker) forget(sids []uint64) {
 func (w *ttsWorker) run() {
 	frame := media.SamplesPerFrame(w.req.SampleRate)
 	var carry []int16
-	for j := range w.jobs {
+	for {
+		j, ok := w.next()
+		if !ok {
+			return
+		}
 		carry = carry[:0]
 		chunk := uint64(0)
 		first := true
@@ -118,6 +161,6 @@ func (w *ttsWorker) run() {
 			produced = a.produced
 		}
 		w.mu.Unlock()
-		w.post(msg{kind: msgTTSDone, gen: j.gen, seq: int(j.sid), err: err, pcm: nil, str: j.text, play: pacing.Event{PlayedSamples: produced}})
+		w.post(msg{kind: msgTTSDone, gen: j.gen, seq: int(j.sid), err: err, pcm: nil, str: j.text, ext: &msgExt{play: pacing.Event{PlayedSamples: produced}}})
 	}
 }

@@ -15,14 +15,14 @@ type pacingEvent = pacing.Event
 
 // turnState is the caller side of turn taking.
 type turnState struct {
-	capturing     bool      // frames go to the recogniser
-	awaitingFinal bool      // Finalize sent, final result pending
-	discardFinal  bool      // the pending final belongs to a rejected barge-in
-	bargeFinal    bool      // the pending final judges a barge-in
-	carry         string    // words heard but not yet answered (pauses, barge-ins)
-	speechStart   time.Time // onset of the current utterance
+	capturing     bool          // frames go to the recogniser
+	awaitingFinal bool          // Finalize sent, final result pending
+	discardFinal  bool          // the pending final belongs to a rejected barge-in
+	bargeFinal    bool          // the pending final judges a barge-in
+	carry         string        // words heard but not yet answered (pauses, barge-ins)
+	speechStart   time.Time     // onset of the current utterance
 	voiced        time.Duration // speech in the last utterance, hangover excluded
-	lastVoice     time.Time // last frame judged as speech
+	lastVoice     time.Time     // last frame judged as speech
 }
 
 func (c *Call) onAudio(pcm []int16) {
