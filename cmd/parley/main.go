@@ -28,6 +28,7 @@ Commands:
   call      call an agent as a simulated caller speaking a script
   validate  check agent config files and report every problem
   schema    print the JSON Schema of agent configs
+  bench     measure the runtime (bench turns: its own share of a turn under load)
 
 Run 'parley <command> --help' for the flags of a command.
 `
