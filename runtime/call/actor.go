@@ -152,7 +152,7 @@ func (c *Call) resetTimer(t *time.Timer) {
 func (c *Call) handle(m *msg) {
 	switch m.kind {
 	case msgAudio:
-		c.onAudio(m.pcm)
+		c.onAudio(m.pcm, m.at)
 	case msgDTMF:
 		c.emit(events.DTMFReceived, map[string]any{"digit": m.str})
 	case msgMark:

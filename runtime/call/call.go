@@ -171,7 +171,7 @@ func (c *Call) Wait() { <-c.done }
 // Audio hands the actor one inbound 20 ms frame of PCM16 at Params.SampleRate.
 // The call takes ownership of pcm. It never blocks; frames that do not fit in the
 // mailbox are dropped and counted.
-func (c *Call) Audio(pcm []int16) { c.mb.post(msg{kind: msgAudio, pcm: pcm}) }
+func (c *Call) Audio(pcm []int16) { c.mb.post(msg{kind: msgAudio, pcm: pcm, at: c.now()}) }
 
 // DTMF reports a key press from the caller.
 func (c *Call) DTMF(digit string) { c.mb.post(msg{kind: msgDTMF, str: digit}) }

@@ -1,6 +1,8 @@
 package call
 
 import (
+	"time"
+
 	"github.com/parley-voice/parley/media/pacing"
 	"github.com/parley-voice/parley/pipeline"
 	"github.com/parley-voice/parley/plugins"
@@ -33,6 +35,7 @@ type msg struct {
 	str  string
 	seq  int
 	err  error
+	at   time.Time // when an audio frame was handed to the call
 	// ext carries the payload of the rarer, larger messages, so that the ring
 	// of small messages (mostly audio frames) stays small per call.
 	ext *msgExt

@@ -25,9 +25,12 @@ type turnState struct {
 	lastVoice     time.Time     // last frame judged as speech
 }
 
-func (c *Call) onAudio(pcm []int16) {
+// onAudio runs turn taking on one inbound frame. at is when the transport handed
+// the frame over, so marks derived from audio (speech start and end) do not
+// include the frame's wait in the mailbox, and the end_of_turn stage does.
+func (c *Call) onAudio(pcm []int16, at time.Time) {
 	ev := c.vad.Process(pcm)
-	now := c.now()
+	now := at
 	if c.vad.Speaking() {
 		c.turn.lastVoice = now
 	}
@@ -58,8 +61,8 @@ func (c *Call) onAudio(pcm []int16) {
 	} else if c.turn.carry != "" && !c.turn.awaitingFinal && c.reply == nil {
 		// A confirmed barge-in whose words are already known: answer them.
 		c.turnTL.Set(pipeline.MarkSpeechEnd, now.Add(-silent))
-		c.turnTL.Set(pipeline.MarkEndOfTurn, now)
-		c.turnTL.Set(pipeline.MarkFinalTranscript, now)
+		c.turnTL.Set(pipeline.MarkEndOfTurn, c.now())
+		c.turnTL.Set(pipeline.MarkFinalTranscript, c.now())
 		text := c.turn.carry
 		c.turn.carry = ""
 		c.userTurn(text, 1)
@@ -129,7 +132,7 @@ func (c *Call) endOfTurn(now time.Time, silent time.Duration) {
 	c.turn.capturing = false
 	c.turn.awaitingFinal = true
 	c.turnTL.Set(pipeline.MarkSpeechEnd, now.Add(-silent))
-	c.turnTL.Set(pipeline.MarkEndOfTurn, now)
+	c.turnTL.Set(pipeline.MarkEndOfTurn, c.now())
 	if err := c.stt.Finalize(); err != nil {
 		c.log.Warn("finalizing recognition", "err", err)
 	}
