@@ -85,3 +85,11 @@ type LLMChunk struct {
 	Intent *Intent
 	Usage  *Usage
 }
+
+// InlineLLM is implemented by reply generators that answer in process without
+// blocking or doing I/O (the flow engine). When Inline reports true the call actor
+// calls Generate on its own goroutine, saving two goroutine switches per turn.
+type InlineLLM interface {
+	LLM
+	Inline() bool
+}

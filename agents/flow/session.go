@@ -442,3 +442,9 @@ func (s *Session) resultField(ref string) string {
 }
 
 var _ pipeline.LLM = (*Session)(nil)
+
+// Inline reports that Generate only computes (no I/O, no waiting), so the call
+// actor may run it on its own goroutine.
+func (s *Session) Inline() bool { return true }
+
+var _ pipeline.InlineLLM = (*Session)(nil)

@@ -108,6 +108,11 @@ func (c *Call) startLLM(r *reply) {
 	r.roundText.Reset()
 	r.toolCalls = nil
 	gen, ctx := r.gen, r.ctx
+	if il, ok := c.llm.(pipeline.InlineLLM); ok && il.Inline() {
+		err := c.llm.Generate(ctx, req, func(ch pipeline.LLMChunk) { c.onLLMChunk(gen, ch) })
+		c.onLLMDone(gen, err)
+		return
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
