@@ -30,7 +30,8 @@ type ClientEvent struct {
 // read goroutine, in order; they must not block for long.
 type ClientHandler struct {
 	OnStarted func(callID string)
-	// OnAudio receives agent audio (PCM16 16 kHz) as it arrives.
+	// OnAudio receives agent audio (PCM16 16 kHz) as it arrives. pcm is reused
+	// for the next frame once the callback returns: copy it to keep it.
 	OnAudio func(pcm []int16, at time.Time)
 	OnClear func(at time.Time)
 	OnEvent func(ClientEvent)

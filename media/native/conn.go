@@ -18,10 +18,12 @@ import (
 // actor's transport interface: agent audio out, clear, event notifications, close.
 // Audio frames and clear are written directly (serialised by mu); events go
 // through a bounded queue drained by the connection's writer goroutine, so a slow
-// client never blocks the call actor.
+// client never blocks the call actor. Nothing is written before the started
+// message: a call may produce audio before StartFunc has returned its id, so
+// writes wait on ready, which the handler closes once started has gone out.
 type Conn struct {
 	ws      *websocket.Conn
-	log     *slog.Logger
+	log     atomic.Pointer[slog.Logger] // gains the call id once the call is up
 	timeout time.Duration
 	filter  []string
 
@@ -29,6 +31,8 @@ type Conn struct {
 	outBuf []byte     // L16 encoding buffer, used under mu
 
 	ctrl      chan []byte
+	ready     chan struct{} // closed after the started message (or a refusal)
+	readyOnce sync.Once
 	done      chan struct{}
 	closeOnce sync.Once
 	writerWG  sync.WaitGroup
@@ -37,13 +41,42 @@ type Conn struct {
 	framesOut     atomic.Uint64
 }
 
-func newConn(ws *websocket.Conn, log *slog.Logger, writeTimeout time.Duration, filter []string) *Conn {
-	return &Conn{ws: ws, log: log, timeout: writeTimeout, filter: filter,
-		ctrl: make(chan []byte, 512), done: make(chan struct{})}
+// newConn returns the Conn of a call about to start and starts its writer, which
+// waits for the started message. Its owner must end it with open and then Close,
+// or with abandon.
+func newConn(ws *websocket.Conn, log *slog.Logger, writeTimeout, pingEvery time.Duration, filter []string) *Conn {
+	c := &Conn{ws: ws, timeout: writeTimeout, filter: filter,
+		ctrl: make(chan []byte, 512), ready: make(chan struct{}), done: make(chan struct{})}
+	c.log.Store(log)
+	c.writerWG.Add(1)
+	go c.writer(pingEvery)
+	return c
+}
+
+// open sends the started message, then lets every other write through.
+func (c *Conn) open(started any) error {
+	defer c.readyOnce.Do(func() { close(c.ready) })
+	b, err := json.Marshal(started)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.timeout))
+	return c.ws.WriteMessage(websocket.TextMessage, b)
+}
+
+// abandon stops the writer of a Conn whose call was refused. Writes after it
+// fail on the closed socket rather than wait.
+func (c *Conn) abandon() {
+	c.readyOnce.Do(func() { close(c.ready) })
+	c.closeOnce.Do(func() { close(c.done) })
+	c.writerWG.Wait()
 }
 
 // WriteFrame sends one frame of agent audio as a binary L16 message.
 func (c *Conn) WriteFrame(pcm []int16) error {
+	<-c.ready
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.outBuf = codec.EncodeL16LE(c.outBuf[:0], pcm)
@@ -68,7 +101,7 @@ func (c *Conn) Notify(e *events.Event) {
 	}
 	b, err := json.Marshal(eventMsg{Type: TypeEvent, Event: e})
 	if err != nil {
-		c.log.Error("encoding event for client", "type", e.Type, "err", err)
+		c.log.Load().Error("encoding event for client", "type", e.Type, "err", err)
 		return
 	}
 	select {
@@ -116,6 +149,18 @@ func (c *Conn) Close(reason string) error {
 	return nil
 }
 
+// closeWithError sends an error message and then a close frame, with nothing
+// from the call in between, so the client sees why the connection closed.
+func (c *Conn) closeWithError(code, message string, closeCode int, closeText string) {
+	b, _ := json.Marshal(errorMsg{Type: TypeError, Code: code, Message: message})
+	<-c.ready
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.timeout))
+	_ = c.ws.WriteMessage(websocket.TextMessage, b)
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeCode, closeText), time.Now().Add(time.Second))
+}
+
 func (c *Conn) writeJSON(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -125,6 +170,7 @@ func (c *Conn) writeJSON(v any) error {
 }
 
 func (c *Conn) writeRaw(kind int, b []byte) error {
+	<-c.ready
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.timeout))
@@ -134,17 +180,22 @@ func (c *Conn) writeRaw(kind int, b []byte) error {
 // writer drains queued events and keeps the connection alive with pings.
 func (c *Conn) writer(pingEvery time.Duration) {
 	defer c.writerWG.Done()
+	select {
+	case <-c.ready:
+	case <-c.done:
+		return
+	}
 	t := time.NewTicker(pingEvery)
 	defer t.Stop()
 	for {
 		select {
 		case b := <-c.ctrl:
 			if err := c.writeRaw(websocket.TextMessage, b); err != nil {
-				c.log.Debug("writing event to client", "err", err)
+				c.log.Load().Debug("writing event to client", "err", err)
 			}
 		case <-t.C:
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.timeout)); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
-				c.log.Debug("ping", "err", err)
+				c.log.Load().Debug("ping", "err", err)
 			}
 		case <-c.done:
 			return

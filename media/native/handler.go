@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -90,35 +91,67 @@ func (h *Handler) defaults() {
 
 // ServeHTTP upgrades the request and runs one call over it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.defaults()
-	if h.Authenticate != nil {
-		if err := h.Authenticate(r); err != nil {
+	// Defaults go into a copy: requests run concurrently and h is shared.
+	hc := *h
+	hc.defaults()
+	if hc.Authenticate != nil {
+		if err := hc.Authenticate(r); err != nil {
 			http.Error(w, "unauthorized: "+err.Error(), http.StatusUnauthorized)
 			return
 		}
 	}
-	up := websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096, CheckOrigin: h.CheckOrigin}
+	up := websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096, CheckOrigin: hc.CheckOrigin}
 	ws, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader already answered with an HTTP error
 	}
-	log := h.Logger.With("transport", "websocket", "remote", r.RemoteAddr)
-	ws.SetReadLimit(h.MaxMessageBytes)
-	h.serve(r.Context(), ws, r.RemoteAddr, log)
+	log := hc.Logger.With("transport", "websocket", "remote", r.RemoteAddr)
+	// No read limit in gorilla: it would answer an oversized message with a bare
+	// close 1009 before the client could be told why. readMessage enforces it.
+	hc.serve(r.Context(), ws, r.RemoteAddr, log)
+}
+
+// errTooBig reports an inbound message over Handler.MaxMessageBytes.
+var errTooBig = errors.New("message too big")
+
+// readMessage reads one whole message of at most h.MaxMessageBytes; a larger one
+// is not read further and returns errTooBig.
+func (h *Handler) readMessage(ws *websocket.Conn) (int, []byte, error) {
+	kind, r, err := ws.NextReader()
+	if err != nil {
+		return kind, nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, h.MaxMessageBytes+1))
+	if err != nil {
+		return kind, nil, err
+	}
+	if int64(len(data)) > h.MaxMessageBytes {
+		return kind, nil, errTooBig
+	}
+	return kind, data, nil
+}
+
+func (h *Handler) tooBigText() string {
+	return fmt.Sprintf("messages are limited to %d bytes", h.MaxMessageBytes)
 }
 
 func (h *Handler) serve(ctx context.Context, ws *websocket.Conn, remote string, log *slog.Logger) {
 	defer ws.Close()
 	_ = ws.SetReadDeadline(time.Now().Add(h.StartTimeout))
-	kind, data, err := ws.ReadMessage()
+	kind, data, err := h.readMessage(ws)
 	if err != nil {
 		log.Debug("no start message", "err", err)
+		if isTooBig(err) {
+			sendError(ws, "message_too_big", h.tooBigText(), h.WriteTimeout)
+		}
 		closeWith(ws, closeCodeFor(err), "no start message")
+		drain(ws)
 		return
 	}
 	if kind != websocket.TextMessage {
 		sendError(ws, "protocol_error", "the first message must be a JSON start message, not audio", h.WriteTimeout)
 		closeWith(ws, websocket.CloseUnsupportedData, "start message expected")
+		drain(ws)
 		return
 	}
 	start, err := ParseControl(data)
@@ -128,11 +161,13 @@ func (h *Handler) serve(ctx context.Context, ws *websocket.Conn, remote string, 
 	if err != nil {
 		sendError(ws, "protocol_error", err.Error(), h.WriteTimeout)
 		closeWith(ws, websocket.ClosePolicyViolation, "invalid start message")
+		drain(ws)
 		return
 	}
-	conn := newConn(ws, log, h.WriteTimeout, start.Events)
+	conn := newConn(ws, log, h.WriteTimeout, h.PingInterval, start.Events)
 	call, err := h.Start(ctx, StartRequest{Agent: start.Agent, From: start.From, To: start.To, Metadata: start.Metadata, RemoteAddr: remote}, conn)
 	if err != nil {
+		conn.abandon()
 		code, closeCode := "start_failed", websocket.CloseInternalServerErr
 		var re *RefusalError
 		if errors.As(err, &re) {
@@ -141,26 +176,28 @@ func (h *Handler) serve(ctx context.Context, ws *websocket.Conn, remote string, 
 		log.Info("call refused", "agent", start.Agent, "err", err)
 		sendError(ws, code, err.Error(), h.WriteTimeout)
 		closeWith(ws, closeCode, code)
+		drain(ws)
 		return
 	}
 	log = log.With("call_id", call.ID())
-	conn.log = log
-	if err := conn.writeJSON(startedMsg{Type: TypeStarted, CallID: call.ID(), Agent: start.Agent, SampleRate: SampleRate, Encoding: "audio/l16"}); err != nil {
+	conn.log.Store(log)
+	if err := conn.open(startedMsg{Type: TypeStarted, CallID: call.ID(), Agent: start.Agent, SampleRate: SampleRate, Encoding: "audio/l16"}); err != nil {
 		call.Hangup("transport_error")
 		<-call.Done()
 		return
 	}
-	conn.writerWG.Add(1)
-	go conn.writer(h.PingInterval)
-
-	reason := h.readLoop(ws, conn, call, log)
+	reason, closed := h.readLoop(ws, conn, call, log)
 	call.Hangup(reason)
 	<-call.Done()
+	if closed {
+		drain(ws)
+	}
 }
 
 // readLoop feeds the call until the client stops, the socket fails, or the call
-// ends (its Close shuts the socket). It returns the hang-up reason.
-func (h *Handler) readLoop(ws *websocket.Conn, conn *Conn, call CallHandle, log *slog.Logger) string {
+// ends (its Close shuts the socket). It returns the hang-up reason, and whether it
+// closed the connection itself (the client may still be sending).
+func (h *Handler) readLoop(ws *websocket.Conn, conn *Conn, call CallHandle, log *slog.Logger) (reason string, closed bool) {
 	frame := media.SamplesPerFrame(SampleRate)
 	pending := make([]int16, 0, frame*4)
 	var odd []byte
@@ -169,24 +206,23 @@ func (h *Handler) readLoop(ws *websocket.Conn, conn *Conn, call CallHandle, log 
 	ws.SetPongHandler(func(string) error { extend(); return nil })
 	extend()
 	for {
-		kind, data, err := ws.ReadMessage()
+		kind, data, err := h.readMessage(ws)
 		if err != nil {
 			select {
 			case <-call.Done():
-				return "agent_hangup"
+				return "agent_hangup", false
 			default:
 			}
-			if errors.Is(err, websocket.ErrReadLimit) {
+			if isTooBig(err) {
 				log.Warn("message over the size limit", "limit", h.MaxMessageBytes)
-				sendError(ws, "message_too_big", fmt.Sprintf("messages are limited to %d bytes", h.MaxMessageBytes), h.WriteTimeout)
-				closeWith(ws, websocket.CloseMessageTooBig, "message too big")
-				return "transport_error"
+				conn.closeWithError("message_too_big", h.tooBigText(), websocket.CloseMessageTooBig, "message too big")
+				return "transport_error", true
 			}
 			if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) {
-				return "caller_hangup"
+				return "caller_hangup", false
 			}
 			log.Debug("reading from client", "err", err)
-			return "transport_error"
+			return "transport_error", false
 		}
 		extend()
 		switch kind {
@@ -208,27 +244,29 @@ func (h *Handler) readLoop(ws *websocket.Conn, conn *Conn, call CallHandle, log 
 			}
 		case websocket.TextMessage:
 			c, err := ParseControl(data)
+			if err == nil && c.Type == TypeStart {
+				err = fmt.Errorf("%w: start was already received for this call", ErrProtocol)
+			}
 			if err != nil {
 				errorsSeen++
-				conn.sendErrorQueued("protocol_error", err.Error())
 				if errorsSeen >= h.MaxErrors {
-					closeWith(ws, websocket.ClosePolicyViolation, "too many protocol errors")
-					return "transport_error"
+					log.Warn("too many protocol errors", "errors", errorsSeen)
+					conn.closeWithError("protocol_error", fmt.Sprintf("%s; too many protocol errors (%d), closing", err, errorsSeen),
+						websocket.ClosePolicyViolation, "too many protocol errors")
+					return "transport_error", true
 				}
+				conn.sendErrorQueued("protocol_error", err.Error())
 				continue
 			}
 			switch c.Type {
 			case TypeStop:
-				return "caller_hangup"
+				return "caller_hangup", false
 			case TypeDTMF:
 				call.DTMF(c.Digit)
 			case TypeMark:
 				call.Mark(c.Name)
 			case TypeClear:
 				// The client dropped its playback buffer; nothing to do server side.
-			case TypeStart:
-				errorsSeen++
-				conn.sendErrorQueued("protocol_error", "start was already received for this call")
 			}
 		}
 	}
@@ -248,12 +286,36 @@ func sendError(ws *websocket.Conn, code, message string, timeout time.Duration) 
 	_ = ws.WriteJSON(errorMsg{Type: TypeError, Code: code, Message: message})
 }
 
+// drainTimeout bounds how long drain waits for the client's close frame.
+const drainTimeout = 2 * time.Second
+
+// drain reads and discards what the client still sends after the server closed,
+// until its close frame, an error or drainTimeout. Closing a socket with unread
+// data resets it, and the reset can destroy the error message and close frame
+// on their way to the client.
+func drain(ws *websocket.Conn) {
+	_ = ws.SetReadDeadline(time.Now().Add(drainTimeout))
+	for {
+		_, r, err := ws.NextReader()
+		if err != nil {
+			return
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return
+		}
+	}
+}
+
 func closeWith(ws *websocket.Conn, code int, text string) {
 	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 }
 
+func isTooBig(err error) bool {
+	return errors.Is(err, errTooBig) || errors.Is(err, websocket.ErrReadLimit)
+}
+
 func closeCodeFor(err error) int {
-	if errors.Is(err, websocket.ErrReadLimit) {
+	if isTooBig(err) {
 		return websocket.CloseMessageTooBig
 	}
 	return websocket.ClosePolicyViolation

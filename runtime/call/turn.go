@@ -168,6 +168,7 @@ func (c *Call) onFinal(res pipeline.STTResult) {
 		c.turn.bargeFinal = false
 		r := c.reply
 		if r == nil || r.bargeAt.IsZero() {
+			c.transcribed(text, res)
 			c.turn.carry = joinText(c.turn.carry, text)
 			return
 		}
@@ -178,13 +179,11 @@ func (c *Call) onFinal(res pipeline.STTResult) {
 			return
 		}
 		c.confirmBargeIn(r)
+		c.transcribed(text, res)
 		c.turn.carry = joinText(c.turn.carry, text)
 		return
 	}
-	if text != "" {
-		c.emit(events.SpeechTranscribed, map[string]any{"text": text, "confidence": res.Confidence, "is_final": true,
-			"turn": c.turns, "audio_ms": float64(res.AudioDuration.Microseconds()) / 1000})
-	}
+	c.transcribed(text, res)
 	full := joinText(c.turn.carry, text)
 	if c.turn.capturing {
 		// The caller is already speaking again: keep these words for the whole turn.
@@ -200,6 +199,15 @@ func (c *Call) onFinal(res pipeline.STTResult) {
 	}
 	c.turnTL.Set(pipeline.MarkFinalTranscript, c.now())
 	c.userTurn(full, res.Confidence)
+}
+
+// transcribed publishes a final transcript (nothing for empty ones).
+func (c *Call) transcribed(text string, res pipeline.STTResult) {
+	if text == "" {
+		return
+	}
+	c.emit(events.SpeechTranscribed, map[string]any{"text": text, "confidence": res.Confidence, "is_final": true,
+		"turn": c.turns, "audio_ms": float64(res.AudioDuration.Microseconds()) / 1000})
 }
 
 // userTurn answers the caller's words.

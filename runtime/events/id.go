@@ -10,10 +10,10 @@ import (
 
 // idSource makes ULIDs that are unique and sortable across the process, even for
 // ids minted in the same millisecond (monotonic entropy). last is the millisecond
-// of the previous id: ids do not go back by less than maxHoldBack, so that a
-// caller who read the clock before another one but took the lock after it still
-// gets a later id, and ids sort in the order they were minted. A clock stepped
-// back further than that is followed.
+// of the previous id. A time up to maxHoldBack earlier than it is moved up to it,
+// so that a caller who read the clock before another one but took the lock after
+// it still gets a later id, and ids sort in the order they were minted. A clock
+// stepped back further than that is followed.
 var idSource = struct {
 	sync.Mutex
 	entropy *ulid.MonotonicEntropy

@@ -160,7 +160,10 @@ func (s *Server) authenticate(r *http.Request) error {
 	if s.cfg.AuthToken == "" {
 		return nil
 	}
-	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	var tok string
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		tok = strings.TrimSpace(h[7:])
+	}
 	if tok == "" {
 		tok = r.URL.Query().Get("token")
 	}
