@@ -67,7 +67,6 @@ func NewPlayer(cfg Config) (*Player, error) {
 		fd:       media.FrameDuration,
 		scratch:  make([]int16, spf),
 		reanchor: true,
-		idle:     true, // nothing played yet: the first Enqueue starts at once
 		wake:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -84,15 +83,8 @@ func (p *Player) Enqueue(seg Segment) {
 		p.mu.Unlock()
 		return
 	}
-	startNow := p.idle && !p.paused && p.interrupts == 0 && p.head == len(p.queue)
 	p.queue = append(p.queue, queued{seg: seg})
 	p.mu.Unlock()
-	if startNow {
-		// Start playing on the caller's goroutine: the first frame then goes out
-		// without waiting for the player's goroutine to be scheduled, which is
-		// most of the delay to first audio under load. The goroutine paces the rest.
-		p.step()
-	}
 	p.poke()
 }
 

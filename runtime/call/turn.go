@@ -514,6 +514,12 @@ func (c *Call) onPlayerEvent(ev pacing.Event) {
 		if c.State() != StateGreeting {
 			c.fire(evSpeak)
 		}
+	case pacing.SegmentDone:
+		// Audio is flowing: the reply is making progress (keeps the watchdog off
+		// replies that speak for longer than its timeout).
+		if r != nil && r.ownsSegment(ev.SegmentID) {
+			c.live(r.gen)
+		}
 	case pacing.Drained:
 		if r != nil {
 			c.live(r.gen)
