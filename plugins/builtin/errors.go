@@ -1,6 +1,6 @@
 package builtin
 
-import "github.com/parley-voice/parley/plugins/internal/netguard"
+import "github.com/parley-voice/parley/runtime/netguard"
 
 // ErrBlockedAddress is wrapped by http_request errors when the address a host
 // resolves to is refused: private, loopback, link-local, cloud metadata,

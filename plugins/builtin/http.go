@@ -17,7 +17,7 @@ import (
 	"github.com/parley-voice/parley/pipeline"
 	"github.com/parley-voice/parley/plugins"
 	"github.com/parley-voice/parley/plugins/internal/argcheck"
-	"github.com/parley-voice/parley/plugins/internal/netguard"
+	"github.com/parley-voice/parley/runtime/netguard"
 )
 
 // NewHTTPRequest is the factory of the http_request tool, which calls an HTTP

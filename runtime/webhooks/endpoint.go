@@ -121,17 +121,17 @@ const (
 
 // DefaultSchedule is the default RetryPolicy.Schedule, Svix's: immediately,
 // then 5s, 5m, 30m, 2h, 5h, 10h and 10h after each failure.
-func DefaultSchedule() []agents.Duration {
-	return []agents.Duration{
-		0,
-		agents.Duration(5 * time.Second),
-		agents.Duration(5 * time.Minute),
-		agents.Duration(30 * time.Minute),
-		agents.Duration(2 * time.Hour),
-		agents.Duration(5 * time.Hour),
-		agents.Duration(10 * time.Hour),
-		agents.Duration(10 * time.Hour),
-	}
+func DefaultSchedule() []agents.Duration { return slices.Clone(defaultSchedule) }
+
+var defaultSchedule = []agents.Duration{
+	0,
+	agents.Duration(5 * time.Second),
+	agents.Duration(5 * time.Minute),
+	agents.Duration(30 * time.Minute),
+	agents.Duration(2 * time.Hour),
+	agents.Duration(5 * time.Hour),
+	agents.Duration(10 * time.Hour),
+	agents.Duration(10 * time.Hour),
 }
 
 // WithDefaults returns a copy of ep with every unset field at its default.
@@ -236,7 +236,7 @@ func (ep *Endpoint) Matches(eventType string) bool {
 // Attempts is the number of attempts the schedule allows, the first included.
 func (p *RetryPolicy) Attempts() int {
 	if len(p.Schedule) == 0 {
-		return len(DefaultSchedule())
+		return len(defaultSchedule)
 	}
 	return len(p.Schedule)
 }

@@ -120,7 +120,10 @@ func TestValidate(t *testing.T) {
 		{"bad header name", func(e *Endpoint) { e.Headers = map[string]string{"X Api Key": "k"} }, "headers.X Api Key", "not a valid header name", nil},
 		{"header value with newline", func(e *Endpoint) { e.Headers = map[string]string{"X-Api-Key": "secret-value\r\nX-Evil: 1"} }, "headers.X-Api-Key", "control character", nil},
 		{"negative timeout", func(e *Endpoint) { e.Timeout = agents.Duration(-time.Second) }, "timeout", "negative", nil},
-		{"connect over total", func(e *Endpoint) { e.Timeout = agents.Duration(time.Second); e.ConnectTimeout = agents.Duration(3 * time.Second) }, "connect_timeout", "must not exceed timeout", nil},
+		{"connect over total", func(e *Endpoint) {
+			e.Timeout = agents.Duration(time.Second)
+			e.ConnectTimeout = agents.Duration(3 * time.Second)
+		}, "connect_timeout", "must not exceed timeout", nil},
 		{"max in flight", func(e *Endpoint) { e.MaxInFlight = -1 }, "max_in_flight", "between 1", nil},
 		{"rate limit NaN", func(e *Endpoint) { e.RateLimit = math.NaN() }, "rate_limit", "non-negative", nil},
 		{"burst without rate", func(e *Endpoint) { e.Burst = 5 }, "burst", "only applies with rate_limit", nil},

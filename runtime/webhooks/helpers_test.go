@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parley-voice/parley/runtime/webhooks/signature"
+	"go.uber.org/goleak"
 )
 
 // fakeClock is a Clock that only moves when told to.
@@ -94,4 +95,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// TestMain fails the run if a test leaves a goroutine behind: every
+// deliverer, server and waiter must be stopped by its owner.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
 }

@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"time"
 )
@@ -20,25 +21,32 @@ func NextAttempt(policy RetryPolicy, n int, a Attempt, now time.Time, rnd func()
 	if a.Outcome != OutcomeRetry {
 		return time.Time{}, false
 	}
-	p := policy.WithDefaults()
+	schedule := policy.Schedule
+	if len(schedule) == 0 {
+		schedule = defaultSchedule
+	}
 	if n < 1 {
 		n = 1
 	}
-	if n >= len(p.Schedule) {
+	if n >= len(schedule) {
 		return time.Time{}, false
 	}
+	j := DefaultJitter
+	if policy.Jitter != nil {
+		j = *policy.Jitter
+	}
+	maxRetryAfter := cmp.Or(policy.MaxRetryAfter.Std(), DefaultMaxRetryAfter)
+	floor := cmp.Or(policy.MinAfterThrottle.Std(), DefaultMinAfterThrottle)
 	if rnd == nil {
 		rnd = rand.Float64
 	}
 	r := min(max(rnd(), 0), 1)
-	j := *p.Jitter
 
-	step := p.Schedule[n].Std()
-	d := time.Duration(float64(step) * (1 + j*(2*r-1)))
-	if ra := min(a.RetryAfter, p.MaxRetryAfter.Std()); ra > d {
+	d := time.Duration(float64(schedule[n].Std()) * (1 + j*(2*r-1)))
+	if ra := min(a.RetryAfter, maxRetryAfter); ra > d {
 		d = ra
 	}
-	if floor := p.MinAfterThrottle.Std(); a.Throttled() && d < floor {
+	if a.Throttled() && d < floor {
 		d = time.Duration(float64(floor) * (1 + j*r))
 	}
 	return now.Add(d), true

@@ -49,6 +49,7 @@ func newClient(ep *Endpoint, scheme string, rootCAs *x509.CertPool) (*http.Clien
 		ForceAttemptHTTP2:      true,
 		MaxIdleConns:           ep.MaxInFlight,
 		MaxIdleConnsPerHost:    ep.MaxInFlight,
+		MaxConnsPerHost:        ep.MaxInFlight, // the receiver never sees more sockets than requests in flight
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    ep.Timeout.Std(),
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,

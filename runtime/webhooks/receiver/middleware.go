@@ -70,12 +70,11 @@ func (v *Verifier) reject(w http.ResponseWriter, r *http.Request, d Delivery, er
 		w.Header().Set("Retry-After", "5")
 	}
 	if v.log != nil {
-		level := slog.LevelWarn
+		level, msg := slog.LevelWarn, "webhook rejected"
 		if errors.Is(err, ErrReplay) {
-			level = slog.LevelInfo
+			level, msg = slog.LevelInfo, "webhook already processed"
 		}
-		v.log.Log(r.Context(), level, "webhook rejected", "status", status, "webhook_id", id,
-			"remote", r.RemoteAddr, "err", err)
+		v.log.Log(r.Context(), level, msg, "status", status, "webhook_id", id, "remote", r.RemoteAddr, "err", err)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -166,11 +166,16 @@ func NewVerifier(secrets []string, opts ...Option) (*Verifier, error) {
 // On ErrReplay and ErrInFlight the returned Delivery is filled in (the request
 // is authentic), so it can be logged; otherwise it is empty on error.
 func (v *Verifier) Verify(r *http.Request) (Delivery, error) {
+	now := v.now()
+	// Check headers and timestamp before reading a body that may be for nothing:
+	// against an empty body only the signature can fail, and it is checked below.
+	if err := signature.Verify(v.secrets, r.Header, nil, now, v.tolerance); err != nil && !errors.Is(err, signature.ErrNoMatchingSignature) {
+		return Delivery{}, err
+	}
 	body, err := v.readBody(r)
 	if err != nil {
 		return Delivery{}, err
 	}
-	now := v.now()
 	if err := signature.Verify(v.secrets, r.Header, body, now, v.tolerance); err != nil {
 		return Delivery{}, err
 	}
