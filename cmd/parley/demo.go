@@ -75,10 +75,6 @@ hears back. Every event is printed. Exits 0 when the scripted conversation compl
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(sctx, ln, 5*time.Second) }()
 
-	var evOut io.Writer = io.Discard
-	if *showEvents {
-		evOut = stdout
-	}
 	sub := srv.Bus().Subscribe(8192, "")
 	tts, err := espeak.New(espeak.Config{})
 	if err != nil {
@@ -105,10 +101,6 @@ hears back. Every event is printed. Exits 0 when the scripted conversation compl
 	var seq []string
 	for e := range sub.C() {
 		seq = append(seq, e.Type)
-		if e.Type == events.CallStateChanged || e.Type == events.SpeechPartial {
-			continue
-		}
-		_ = evOut
 	}
 	if *showEvents {
 		fmt.Fprintf(stdout, "\n» events (%d): %s\n", len(seq), summarize(seq))

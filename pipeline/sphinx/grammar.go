@@ -42,7 +42,7 @@ func grammarKey(phrases []string) string {
 // buildGrammar looks up the words of the normalised phrases in the dictionary
 // and writes the JSGF grammar. Words the dictionary lacks make it fail with an
 // *UnknownWordsError listing all of them.
-func buildGrammar(phrases []string, dictPath string) (*grammar, error) {
+func buildGrammar(phrases []string, dictPath string, sequence bool) (*grammar, error) {
 	if len(phrases) == 0 {
 		return nil, ErrNoPhrases
 	}
@@ -81,30 +81,22 @@ func buildGrammar(phrases []string, dictPath string) (*grammar, error) {
 		}
 		return nil, &UnknownWordsError{Words: missing, Phrases: uses, Dict: dictPath}
 	}
-	return &grammar{key: grammarKey(phrases), phrases: phrases, jsgf: jsgfText(phrases), prons: prons}, nil
+	return &grammar{key: grammarKey(phrases), phrases: phrases, jsgf: jsgfText(phrases, sequence), prons: prons}, nil
 }
 
-// jsgfText writes a grammar accepting exactly one of the phrases per utterance.
-// Normalised words hold only letters and apostrophes, which JSGF accepts as
-// tokens; silence and noise around and between words are handled by the
-// decoder's filler words.
-func jsgfText(phrases []string) string {
+// jsgfText writes a grammar accepting exactly one of the phrases per utterance,
+// or, with sequence, one or more of them in a row (for transcribing speech made
+// of several known sentences). Normalised words hold only letters and
+// apostrophes, which JSGF accepts as tokens; silence and noise around and
+// between words are handled by the decoder's filler words.
+func jsgfText(phrases []string, sequence bool) string {
 	var b strings.Builder
-	b.WriteString("#JSGF V1.0;\ngrammar parley;\npublic <utterance> = ")
-	for i, p := range phrases {
-		if i > 0 {
-			b.WriteString("\n    | ")
-		}
-		b.WriteString("( " + p + " )")
+	b.WriteString("#JSGF V1.0;\ngrammar parley;\n")
+	if sequence {
+		b.WriteString("public <utterance> = <phrase>+;\n<phrase> = ")
+	} else {
+		b.WriteString("public <utterance> = ")
 	}
-	b.WriteString(";\n")
-	return b.String()
-}
-
-// jsgfSequence writes a grammar accepting one or more phrases in a row.
-func jsgfSequence(phrases []string) string {
-	var b strings.Builder
-	b.WriteString("#JSGF V1.0;\ngrammar parley;\npublic <utterance> = <phrase>+;\n<phrase> = ")
 	for i, p := range phrases {
 		if i > 0 {
 			b.WriteString("\n    | ")

@@ -31,7 +31,7 @@ func writeDict(t *testing.T) string {
 
 func TestBuildGrammar(t *testing.T) {
 	dict := writeDict(t)
-	g, err := buildGrammar([]string{"i'd to a", "yes please"}, dict)
+	g, err := buildGrammar([]string{"i'd to a", "yes please"}, dict, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestBuildGrammar(t *testing.T) {
 
 func TestBuildGrammarUnknownWords(t *testing.T) {
 	dict := writeDict(t)
-	_, err := buildGrammar([]string{"yes please", "zorb to glarp", "glarp"}, dict)
+	_, err := buildGrammar([]string{"yes please", "zorb to glarp", "glarp"}, dict, false)
 	var uw *UnknownWordsError
 	if !errors.As(err, &uw) {
 		t.Fatalf("err = %v, want *UnknownWordsError", err)
@@ -66,10 +66,21 @@ func TestBuildGrammarUnknownWords(t *testing.T) {
 }
 
 func TestBuildGrammarErrors(t *testing.T) {
-	if _, err := buildGrammar(nil, writeDict(t)); !errors.Is(err, ErrNoPhrases) {
+	if _, err := buildGrammar(nil, writeDict(t), false); !errors.Is(err, ErrNoPhrases) {
 		t.Errorf("no phrases: err = %v", err)
 	}
-	if _, err := buildGrammar([]string{"yes"}, filepath.Join(t.TempDir(), "missing.dict")); err == nil || !strings.Contains(err.Error(), "dictionary") {
+	if _, err := buildGrammar([]string{"yes"}, filepath.Join(t.TempDir(), "missing.dict"), false); err == nil || !strings.Contains(err.Error(), "dictionary") {
 		t.Errorf("missing dict: err = %v", err)
+	}
+}
+
+func TestJSGFSequence(t *testing.T) {
+	one := jsgfText([]string{"yes", "no thanks"}, false)
+	seq := jsgfText([]string{"yes", "no thanks"}, true)
+	if !strings.Contains(one, "public <utterance> = ( yes )\n    | ( no thanks );") {
+		t.Errorf("single-phrase grammar:\n%s", one)
+	}
+	if !strings.Contains(seq, "public <utterance> = <phrase>+;\n<phrase> = ( yes )\n    | ( no thanks );") {
+		t.Errorf("sequence grammar:\n%s", seq)
 	}
 }

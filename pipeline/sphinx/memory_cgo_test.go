@@ -12,7 +12,7 @@ import (
 // TestDecoderMemory logs the resident memory each pooled decoder costs.
 func TestDecoderMemory(t *testing.T) {
 	s := newRealSTT(t, Config{})
-	g, err := buildGrammar(normalizePhrases(testPhrases), s.cfg.Dict)
+	g, err := buildGrammar(normalizePhrases(testPhrases), s.cfg.Dict, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -241,8 +241,15 @@ func (s *stream) finalize() {
 	}
 	s.sink(res)
 	s.samples, s.sinceCheck, s.lastPartial, s.failed = 0, 0, "", false
-	s.utt = s.utt[:0]
+	if cap(s.utt) > keepUtterance {
+		s.utt = nil // one long utterance must not pin its buffer for the whole call
+	} else {
+		s.utt = s.utt[:0]
+	}
 }
+
+// keepUtterance is the largest utterance buffer (10 s of audio) kept for reuse.
+const keepUtterance = 10 * SampleRate
 
 func redecode(e engine, pcm []int16) (string, float64, error) {
 	if err := e.startUtterance(); err != nil {

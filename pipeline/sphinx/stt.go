@@ -74,11 +74,7 @@ func (s *STT) grammarFor(phrases []string) (*grammar, error) {
 		return nil, ErrNoPhrases
 	}
 	return s.pool.grammar(grammarKey(norm), func() (*grammar, error) {
-		g, err := buildGrammar(norm, s.cfg.Dict)
-		if err == nil && s.cfg.Sequences {
-			g.jsgf = jsgfSequence(norm)
-		}
-		return g, err
+		return buildGrammar(norm, s.cfg.Dict, s.cfg.Sequences)
 	})
 }
 

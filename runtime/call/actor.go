@@ -155,8 +155,6 @@ func (c *Call) handle(m *msg) {
 		c.onAudio(m.pcm, m.at)
 	case msgDTMF:
 		c.emit(events.DTMFReceived, map[string]any{"digit": m.str})
-	case msgMark:
-		// Native clients echo marks; playback truncation uses the player's own progress.
 	case msgHangup:
 		c.end(m.str)
 	case msgSTT:
@@ -172,7 +170,7 @@ func (c *Call) handle(m *msg) {
 	case msgToolDone:
 		c.onToolDone(m.gen, m.ext.tool)
 	case msgPlayer:
-		c.onPlayer(m.ext.play)
+		c.onPlayerEvent(m.ext.play)
 	}
 }
 

@@ -176,8 +176,11 @@ func (c *Call) Audio(pcm []int16) { c.mb.post(msg{kind: msgAudio, pcm: pcm, at: 
 // DTMF reports a key press from the caller.
 func (c *Call) DTMF(digit string) { c.mb.post(msg{kind: msgDTMF, str: digit}) }
 
-// Mark reports that the far end has played agent audio up to a named mark.
-func (c *Call) Mark(name string) { c.mb.post(msg{kind: msgMark, str: name}) }
+// Mark reports that the far end has played agent audio up to a named mark. The
+// native protocol paces audio in real time, so what was written is what was
+// played and barge-in truncation uses the player's own progress: the actor is
+// not woken for marks. Carriers that buffer audio (Twilio) will need them.
+func (c *Call) Mark(name string) {}
 
 // Hangup ends the call from outside (caller hung up, transport failed, shutdown).
 func (c *Call) Hangup(reason string) { c.mb.post(msg{kind: msgHangup, str: reason}) }

@@ -14,7 +14,6 @@ const (
 	msgNone msgKind = iota
 	msgAudio
 	msgDTMF
-	msgMark
 	msgHangup
 	msgSTT
 	msgLLMChunk
@@ -23,7 +22,6 @@ const (
 	msgTTSDone
 	msgToolDone
 	msgPlayer
-	msgStop
 )
 
 // msg is one mailbox entry. It is a flat struct rather than an interface so that

@@ -246,10 +246,6 @@ func (c *Call) onTTSDone(gen, sid uint64, samples int, err error) {
 	c.maybeFinish(r)
 }
 
-func (c *Call) onPlayer(ev pacingEvent) {
-	c.onPlayerEvent(ev)
-}
-
 // maybeFinish completes the reply once it is generated, synthesised and played.
 func (c *Call) maybeFinish(r *reply) {
 	if !r.llmDone || r.toolsOut > 0 || r.ttsOpen > 0 || c.player.Playing() || !r.bargeAt.IsZero() {

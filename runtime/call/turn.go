@@ -11,8 +11,6 @@ import (
 	"github.com/parley-voice/parley/runtime/events"
 )
 
-type pacingEvent = pacing.Event
-
 // turnState is the caller side of turn taking.
 type turnState struct {
 	capturing     bool          // frames go to the recogniser
@@ -22,7 +20,6 @@ type turnState struct {
 	carry         string        // words heard but not yet answered (pauses, barge-ins)
 	speechStart   time.Time     // onset of the current utterance
 	voiced        time.Duration // speech in the last utterance, hangover excluded
-	lastVoice     time.Time     // last frame judged as speech
 }
 
 // onAudio runs turn taking on one inbound frame. at is when the transport handed
@@ -31,9 +28,6 @@ type turnState struct {
 func (c *Call) onAudio(pcm []int16, at time.Time) {
 	ev := c.vad.Process(pcm)
 	now := at
-	if c.vad.Speaking() {
-		c.turn.lastVoice = now
-	}
 	if c.turn.capturing {
 		if err := c.stt.Write(pcm); err != nil {
 			c.log.Debug("recogniser dropped a frame", "err", err)

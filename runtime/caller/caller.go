@@ -97,6 +97,8 @@ type runner struct {
 	res *Result
 	out io.Writer
 	evc chan native.ClientEvent
+	// endSeen: call.ended was observed while idling between lines.
+	endSeen bool
 
 	mu       sync.Mutex
 	cur      []int16 // audio of the reply being received
@@ -226,9 +228,33 @@ func (r *runner) say(ctx context.Context, text string) error {
 
 var errCallEnded = errors.New("call ended")
 
+// idle waits d while still observing (and printing) events, so that events
+// following a reply (turn.completed) are reported before the next line.
+func (r *runner) idle(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			return
+		case e := <-r.evc:
+			r.observe(ctx, e)
+			if e.Type == "call.ended" {
+				r.endSeen = true // the next wait reports it
+				return
+			}
+		}
+	}
+}
+
 // waitFor consumes events until one of the wanted types arrives (returned), the
 // call ends (errCallEnded) or the timeout passes.
 func (r *runner) waitFor(ctx context.Context, timeout time.Duration, types ...string) (native.ClientEvent, error) {
+	if r.endSeen {
+		return native.ClientEvent{}, errCallEnded
+	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
@@ -344,7 +370,7 @@ func (r *runner) script(ctx context.Context, cl *native.Client) error {
 			}
 			time.Sleep(line.BargeIn)
 		} else {
-			time.Sleep(r.cfg.Pause)
+			r.idle(ctx, r.cfg.Pause)
 		}
 		if err := r.say(ctx, line.Text); err != nil {
 			return err

@@ -18,7 +18,7 @@ func TestBargeInStopsAudio(t *testing.T) {
 	p := dial(t, ts.url)
 	line := speech(t, "i would like to book an appointment")
 
-	started := p.await(events.AgentSpeechStarted, 20*time.Second, nil)
+	p.await(events.AgentSpeechStarted, 20*time.Second, nil)
 	time.Sleep(1500 * time.Millisecond) // a few words into the greeting
 	p.say(line)
 	intr := p.await(events.CallInterrupted, 10*time.Second, nil)
@@ -51,7 +51,6 @@ func TestBargeInStopsAudio(t *testing.T) {
 	if n := len(strings.Fields(played)); n < 2 || n > 10 {
 		t.Errorf("played_text %q has %d words after ~1.5 s of audio", played, n)
 	}
-	_ = started
 
 	// The caller's words are answered.
 	tr := p.await(events.SpeechTranscribed, 15*time.Second, nil)
