@@ -48,6 +48,9 @@ type Endpoint struct {
 	// Ordering is "per-call" (default: one call's events are attempted in
 	// sequence order) or "none".
 	Ordering Ordering `yaml:"ordering,omitempty" json:"ordering,omitempty"`
+	// Agents limits the endpoint to the events of these agents (ids); default
+	// every agent. An agent config's own webhooks get their agent here.
+	Agents []string `yaml:"agents,omitempty" json:"agents,omitempty"`
 	// Enabled is true unless set to false.
 	Enabled *bool `yaml:"enabled,omitempty" json:"enabled,omitempty"`
 	// AllowInsecureLoopback allows http:// and connections to loopback
@@ -145,6 +148,7 @@ func (ep Endpoint) WithDefaults() Endpoint {
 		ep.Events = slices.Clone(ep.Events)
 	}
 	ep.Headers = maps.Clone(ep.Headers)
+	ep.Agents = slices.Clone(ep.Agents)
 	if ep.Timeout == 0 {
 		ep.Timeout = agents.Duration(DefaultTimeout)
 	}
@@ -231,6 +235,13 @@ func (ep *Endpoint) Matches(eventType string) bool {
 		}
 	}
 	return false
+}
+
+// MatchesAgent reports whether the endpoint takes events of this agent. An
+// endpoint without Agents takes every agent's events; events that belong to no
+// agent (agent "") go to every endpoint.
+func (ep *Endpoint) MatchesAgent(agent string) bool {
+	return len(ep.Agents) == 0 || agent == "" || slices.Contains(ep.Agents, agent)
 }
 
 // Attempts is the number of attempts the schedule allows, the first included.
