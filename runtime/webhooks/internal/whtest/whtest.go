@@ -88,9 +88,13 @@ type Receipt struct {
 type Receiver struct {
 	*httptest.Server
 	Respond func(r *Receipt, n int) (status int, delay time.Duration)
+	// RetryAfter, when set, is sent as Retry-After with every answer that is
+	// not 2xx.
+	RetryAfter atomic.Value // string
 
 	mu       sync.Mutex
 	byID     map[string]int // event id → times received
+	seen     []string       // event id of every signed request, answered or not
 	order    []Receipt
 	requests atomic.Int64
 	bad      atomic.Int64
@@ -136,6 +140,9 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "bad envelope", http.StatusBadRequest)
 		return
 	}
+	r.mu.Lock()
+	r.seen = append(r.seen, id)
+	r.mu.Unlock()
 	rc := Receipt{EventID: id, Type: env.Type, CallID: env.CallID, Sequence: env.Sequence, At: time.Now(), Body: body}
 	status, delay := http.StatusNoContent, time.Duration(0)
 	if r.Respond != nil {
@@ -153,6 +160,9 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		r.byID[id]++
 		r.order = append(r.order, rc)
 		r.mu.Unlock()
+	}
+	if ra, _ := r.RetryAfter.Load().(string); ra != "" && (status < 200 || status >= 300) {
+		w.Header().Set("Retry-After", ra)
 	}
 	w.WriteHeader(status)
 }
@@ -183,6 +193,14 @@ func (r *Receiver) Receipts() []Receipt {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.order)
+}
+
+// Seen returns the event id of every correctly signed request, in arrival
+// order, whatever the answer.
+func (r *Receiver) Seen() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.seen)
 }
 
 // Requests is how many requests arrived, accepted or not.
