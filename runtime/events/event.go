@@ -90,6 +90,9 @@ const (
 	TurnBudgetExceeded   = "turn.budget_exceeded"
 	ProviderError        = "provider.error"
 	SilenceTimeout       = "call.silence_timeout"
+	// WebhookPayloadRejected: an event was too large for a webhook
+	// endpoint's max_payload_bytes and is not delivered there.
+	WebhookPayloadRejected = "webhook.payload_rejected"
 )
 
 // Types lists every event type of the catalogue, for docs, filters and tests.
@@ -98,5 +101,5 @@ var Types = []string{
 	SpeechPartial, SpeechTranscribed, IntentMatched, AgentResponse, AgentSpeechStarted,
 	AgentSpeechEnded, CallInterrupted, AgentResumed, AgentReplyAbandoned, ToolCalled, ToolCompleted,
 	DTMFReceived, TurnCompleted, TurnBudgetExceeded, ProviderError, SilenceTimeout,
-	CallWatchdog, CallTransferred, CallEnded,
+	CallWatchdog, CallTransferred, CallEnded, WebhookPayloadRejected,
 }

@@ -54,6 +54,9 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	routes map[string]http.Handler
+	checks map[string]func() error
+
 	mu       sync.Mutex
 	calls    map[string]*call.Call
 	draining bool
@@ -99,6 +102,24 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// Mount adds an HTTP route (a ServeMux pattern) to Handler, e.g. the admin
+// API. Call it before Handler or Serve.
+func (s *Server) Mount(pattern string, h http.Handler) {
+	if s.routes == nil {
+		s.routes = map[string]http.Handler{}
+	}
+	s.routes[pattern] = h
+}
+
+// AddReadyCheck adds a check to /readyz: while it returns an error the node
+// reports not ready, with the error under name. Call it before Serve.
+func (s *Server) AddReadyCheck(name string, check func() error) {
+	if s.checks == nil {
+		s.checks = map[string]func() error{}
+	}
+	s.checks[name] = check
+}
+
 // Bus returns the server's event bus.
 func (s *Server) Bus() *events.Bus { return s.bus }
 
@@ -117,6 +138,9 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.HandleFunc("GET /v1/agents", s.listAgents)
+	for pattern, h := range s.routes {
+		mux.Handle(pattern, h)
+	}
 	return mux
 }
 
@@ -126,7 +150,18 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	status := http.StatusOK
 	body := map[string]any{"status": "ready", "live_calls": live, "max_calls": s.cfg.MaxCalls, "agents": len(s.agents)}
+	failed := map[string]string{}
+	for name, check := range s.checks {
+		if err := check(); err != nil {
+			failed[name] = err.Error()
+		}
+	}
+	if len(failed) > 0 {
+		body["failed_checks"] = failed
+	}
 	switch {
+	case len(failed) > 0:
+		status, body["status"] = http.StatusServiceUnavailable, "not_ready"
 	case draining:
 		status, body["status"] = http.StatusServiceUnavailable, "draining"
 	case live >= s.cfg.MaxCalls:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/parley-voice/parley/runtime/events"
 	"github.com/parley-voice/parley/runtime/webhooks"
 )
 
@@ -84,7 +85,7 @@ type Config struct {
 	// OnPayloadRejected is called (on the dispatcher's goroutine) for each
 	// endpoint an event is too large for; the server publishes an error event
 	// from it. The event is still stored and delivered to the other endpoints.
-	OnPayloadRejected func(*webhooks.PayloadTooLargeError)
+	OnPayloadRejected func(*events.Event, *webhooks.PayloadTooLargeError)
 	// Logger receives the dispatcher's logs; slog.Default when nil.
 	Logger *slog.Logger
 }

@@ -324,3 +324,11 @@ var hostname = func() string {
 	}
 	return h
 }()
+
+// Ready reports whether the queue connection is up, for /readyz.
+func (d *Dispatcher) Ready() error {
+	if d.nc == nil || !d.nc.IsConnected() {
+		return errors.New("webhook queue (NATS) not connected")
+	}
+	return nil
+}

@@ -180,7 +180,7 @@ func (p *producer) checkPayload(ev *events.Event, body []byte) {
 			p.d.log.Error("webhook payload refused", "endpoint", ep.ep.ID, "event_id", ev.ID, "event_type", ev.Type,
 				"call_id", ev.CallID, "bytes", pe.Size, "limit", pe.Limit)
 			if p.d.cfg.OnPayloadRejected != nil {
-				p.d.cfg.OnPayloadRejected(pe)
+				p.d.cfg.OnPayloadRejected(ev, pe)
 			}
 		}
 	}
