@@ -30,8 +30,6 @@ type endpoint struct {
 	main, retry jetstream.Consumer
 	window      int // messages pulled ahead
 
-	mu       sync.Mutex
-	its      []jetstream.MessagesContext
 	queues   []chan *job
 	perCall  bool
 	stopping atomic.Bool
@@ -124,18 +122,10 @@ func (e *endpoint) start() error {
 		cons  jetstream.Consumer
 		retry bool
 	}{{e.main, false}, {e.retry, true}} {
-		it, err := c.cons.Messages(jetstream.PullMaxMessages(e.window))
-		if err != nil {
-			e.stopFetching()
-			return fmt.Errorf("webhook queue: pulling for endpoint %q: %w", e.ep.ID, err)
-		}
-		e.mu.Lock()
-		e.its = append(e.its, it)
-		e.mu.Unlock()
 		e.fetchers.Add(1)
 		go func() {
 			defer e.fetchers.Done()
-			e.fetch(it, c.retry)
+			e.fetch(c.cons, c.retry)
 		}()
 	}
 	// The lanes close once both fetchers are gone.
@@ -150,47 +140,70 @@ func (e *endpoint) start() error {
 	return nil
 }
 
-// fetch reads one consumer and routes its messages to the lanes.
-func (e *endpoint) fetch(it jetstream.MessagesContext, retry bool) {
-	for {
-		m, err := it.Next()
+// fetchWait is how long one pull request waits for messages. Stopping waits
+// for the request in progress to end, so it also bounds how long Close waits
+// for the fetchers.
+const fetchWait = 500 * time.Millisecond
+
+// fetch pulls from one consumer and routes its messages to the lanes, until
+// stopping. It uses bounded pull requests (Fetch) rather than a continuous
+// subscription so that, when stopping, every message the server sent for the
+// last request is received and handed back (NAK) instead of vanishing with
+// the subscription and coming back only after the ack wait.
+func (e *endpoint) fetch(cons jetstream.Consumer, retry bool) {
+	for !e.stopping.Load() {
+		b, err := cons.Fetch(e.window, jetstream.FetchMaxWait(fetchWait))
 		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || e.stopping.Load() {
+			if e.stopping.Load() {
 				return
 			}
 			e.d.log.Warn("webhook queue: pulling messages failed; retrying", "endpoint", e.ep.ID, "err", err)
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		j, err := e.parse(m, retry)
-		if err != nil {
-			// Not ours to fix: a message without our headers. Keep it out of the
-			// way but keep it (Term leaves it in the stream).
-			e.d.log.Error("webhook queue: unreadable message terminated", "endpoint", e.ep.ID, "subject", m.Subject(), "err", err)
-			_ = m.TermWithReason(err.Error())
-			continue
+		for m := range b.Messages() {
+			e.route(m, retry)
 		}
-		if !retry && !e.matches(j.msg.Type, j.agent) {
-			e.skipped.Add(1)
-			_ = m.Ack()
-			continue
+		if err := b.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) && !e.stopping.Load() {
+			e.d.log.Debug("webhook queue: pull request ended", "endpoint", e.ep.ID, "err", err)
 		}
-		if retry {
-			if due := dueOf(m); due.After(e.d.clock.Now()) {
-				_ = m.NakWithDelay(min(due.Sub(e.d.clock.Now()), e.d.cfg.RetryPoll))
-				continue
-			}
-		}
-		if !e.gate.Health().Enabled {
-			_ = m.NakWithDelay(e.d.cfg.RetryPoll)
-			continue
-		}
-		q := e.queues[0]
-		if e.perCall {
-			q = e.queues[xxh3.HashString(j.msg.CallID)%uint64(len(e.queues))]
-		}
-		q <- j
 	}
+}
+
+// route hands one pulled message to its lane, or settles it at once.
+func (e *endpoint) route(m jetstream.Msg, retry bool) {
+	if e.d.ctx.Err() != nil {
+		_ = m.Nak()
+		return
+	}
+	j, err := e.parse(m, retry)
+	if err != nil {
+		// Not ours to fix: a message without our headers. Keep it out of the
+		// way but keep it (Term leaves it in the stream).
+		e.d.log.Error("webhook queue: unreadable message terminated", "endpoint", e.ep.ID, "subject", m.Subject(), "err", err)
+		_ = m.TermWithReason(err.Error())
+		return
+	}
+	if !retry && !e.matches(j.msg.Type, j.agent) {
+		e.skipped.Add(1)
+		_ = m.Ack()
+		return
+	}
+	if retry {
+		if due := dueOf(m); due.After(e.d.clock.Now()) {
+			_ = m.NakWithDelay(min(due.Sub(e.d.clock.Now()), e.d.cfg.RetryPoll))
+			return
+		}
+	}
+	if !e.gate.Health().Enabled {
+		_ = m.NakWithDelay(e.d.cfg.RetryPoll)
+		return
+	}
+	q := e.queues[0]
+	if e.perCall {
+		q = e.queues[xxh3.HashString(j.msg.CallID)%uint64(len(e.queues))]
+	}
+	q <- j
 }
 
 func (e *endpoint) parse(m jetstream.Msg, retry bool) (*job, error) {
@@ -223,7 +236,7 @@ func dueOf(m jetstream.Msg) time.Time {
 // re-scheduled or dead-lettered; NAK when the attempt could not be made.
 func (e *endpoint) process(j *job) {
 	d := e.d
-	if e.stopping.Load() || d.ctx.Err() != nil {
+	if d.ctx.Err() != nil {
 		_ = j.m.Nak()
 		return
 	}
@@ -400,17 +413,12 @@ func (d *Dispatcher) node() string {
 	return hostname
 }
 
-// stopFetching stops pulling; jobs not yet started are handed back.
-func (e *endpoint) stopFetching() {
-	e.stopping.Store(true)
-	e.mu.Lock()
-	its := e.its
-	e.its = nil
-	e.mu.Unlock()
-	for _, it := range its {
-		it.Stop()
-	}
-}
+// stopFetching stops pulling. What was already pulled is still delivered
+// until Close's deadline cancels the dispatcher's context; then it is handed
+// back (NAK). A NAK is not kept across a restart of the queue's server, so
+// handed-back events come back after the ack wait; delivering what was pulled
+// keeps a clean shutdown from leaving any.
+func (e *endpoint) stopFetching() { e.stopping.Store(true) }
 
 func (e *endpoint) close() { _ = e.del.Close() }
 

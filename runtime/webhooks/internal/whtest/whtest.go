@@ -145,8 +145,11 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Unlock()
 	rc := Receipt{EventID: id, Type: env.Type, CallID: env.CallID, Sequence: env.Sequence, At: time.Now(), Body: body}
 	status, delay := http.StatusNoContent, time.Duration(0)
-	if r.Respond != nil {
-		status, delay = r.Respond(&rc, int(n))
+	r.mu.Lock()
+	respond := r.Respond
+	r.mu.Unlock()
+	if respond != nil {
+		status, delay = respond(&rc, int(n))
 	}
 	if delay > 0 {
 		select {
@@ -165,6 +168,13 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Retry-After", ra)
 	}
 	w.WriteHeader(status)
+}
+
+// SetRespond replaces Respond while requests may be arriving.
+func (r *Receiver) SetRespond(f func(r *Receipt, n int) (status int, delay time.Duration)) {
+	r.mu.Lock()
+	r.Respond = f
+	r.mu.Unlock()
 }
 
 // Distinct is how many different event ids were accepted.
