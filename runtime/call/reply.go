@@ -253,6 +253,9 @@ func (c *Call) maybeFinish(r *reply) {
 	}
 	if r.audioStarted {
 		c.emit(events.AgentSpeechEnded, map[string]any{"turn": r.turn})
+		if said := spokenText(r); said != "" {
+			c.transcript = append(c.transcript, transcriptLine{Role: "agent", Text: said, AtMS: c.sinceStartMS()})
+		}
 	}
 	c.finishTurn(r, false)
 	c.reply = nil
@@ -275,6 +278,20 @@ func (c *Call) maybeFinish(r *reply) {
 		return
 	}
 	c.fire(evListen)
+}
+
+// spokenText is the text of a reply that was played to the end.
+func spokenText(r *reply) string {
+	var b strings.Builder
+	for _, s := range r.sentences {
+		if t := strings.TrimSpace(s.text); t != "" {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(t)
+		}
+	}
+	return b.String()
 }
 
 func sids(r *reply) []uint64 {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -110,6 +111,21 @@ func TestConversation(t *testing.T) {
 	}
 	if types[0] != events.CallStarted || types[len(types)-1] != events.CallEnded {
 		t.Errorf("events run from %s to %s", types[0], types[len(types)-1])
+	}
+	// call.ended carries the whole conversation: the greeting, then caller
+	// and agent lines alternating, the agent's as spoken.
+	var tx []struct{ Role, Text string }
+	raw, _ := json.Marshal(evs[len(evs)-1].Payload.(map[string]any)["transcript"])
+	if err := json.Unmarshal(raw, &tx); err != nil || len(tx) == 0 {
+		t.Fatalf("call.ended transcript %s: %v", raw, err)
+	}
+	var roles []string
+	for _, l := range tx {
+		roles = append(roles, l.Role)
+	}
+	wantRoles := "agent" + strings.Repeat(" caller agent", len(script))
+	if got := strings.Join(roles, " "); got != wantRoles || !strings.Contains(tx[0].Text, "Parley Dental") {
+		t.Errorf("call.ended transcript roles %q (first %q), want %q", got, tx[0].Text, wantRoles)
 	}
 	path := strings.Join(states, " ")
 	wantPath := "greeting listening" + strings.Repeat(" user_speaking thinking speaking listening", 3) +
