@@ -19,10 +19,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "turns" {
 		return runBenchTurns(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "webhooks" {
+		return runBenchWebhooks(ctx, args[1:], stdout, stderr)
+	}
 	fs := newFlags("bench", "<benchmark> [flags]", `
 Measure Parley on this machine. Benchmarks:
 
-  turns   the runtime's own share of a turn, with many concurrent in-process calls
+  turns     the runtime's own share of a turn, with many concurrent in-process calls
+  webhooks  durable webhook delivery: events/s and latency, against plain net/http
 
 Run 'parley bench <benchmark> --help' for its flags. docs/BENCHMARKS.md records
 results and the Go benchmarks of the media hot paths.`, stderr)

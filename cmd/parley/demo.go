@@ -40,6 +40,7 @@ hears back. Every event is printed. Exits 0 when the scripted conversation compl
 	showEvents := fs.Bool("events", true, "print the event stream")
 	verbose := fs.Bool("v", false, "print every event with its payload as it arrives")
 	logLevel := fs.String("log-level", "warn", "server log level")
+	withWebhooks := fs.Bool("webhooks", true, "deliver every event through the durable webhook queue (embedded NATS JetStream) to a signature-verifying CRM receiver")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -62,6 +63,15 @@ hears back. Every event is printed. Exits 0 when the scripted conversation compl
 	srv, err := server.New(server.Config{Agents: cfgs, Logger: log})
 	if err != nil {
 		return err
+	}
+	var hooks *demoWebhooks
+	if *withWebhooks {
+		if hooks, err = startDemoWebhooks(ctx, log); err != nil {
+			return fmt.Errorf("starting the webhook queue: %w", err)
+		}
+		defer hooks.close()
+		srv.Bus().AddSink(hooks.d)
+		fmt.Fprintf(stdout, "» webhooks: events go to a CRM receiver at %s through an embedded NATS JetStream queue\n", hooks.url)
 	}
 	a, ok := srv.Agent(*agent)
 	if !ok {
@@ -110,6 +120,11 @@ hears back. Every event is printed. Exits 0 when the scripted conversation compl
 	}
 	if res.EndReason != "agent_hangup" {
 		return fmt.Errorf("the conversation did not complete: the call ended with %q", res.EndReason)
+	}
+	if hooks != nil {
+		if err := hooks.finish(ctx, stdout); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(stdout, "» demo complete")
 	return nil

@@ -29,6 +29,7 @@ Commands:
   validate  check agent config files and report every problem
   schema    print the JSON Schema of agent configs
   bench     measure the runtime (bench turns: its own share of a turn under load)
+  webhooks  inspect webhook endpoints, events, attempts and the DLQ; replay, enable, disable
 
 Run 'parley <command> --help' for the flags of a command.
 `
@@ -45,6 +46,7 @@ var commands = []command{
 	{"validate", runValidate},
 	{"schema", runSchema},
 	{"bench", runBench},
+	{"webhooks", runWebhooks},
 }
 
 // errUsage reports a command-line mistake; the command already printed why.

@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/parley-voice/parley/runtime/events"
 	"github.com/parley-voice/parley/runtime/server"
+	"github.com/parley-voice/parley/runtime/webhooks"
+	"github.com/parley-voice/parley/runtime/webhooks/dispatch"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -17,8 +21,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 Run agents as a server. Callers connect over the native WebSocket protocol at
 /v1/ws (docs/PROTOCOL.md); /healthz, /readyz and /v1/agents report on the node.
 With no CONFIG, the agents shipped in configs/ (embedded in the binary) are served.
+
+--server-config names the server's own file: data directory, admin token, the
+webhook queue and webhook endpoints (docs/WEBHOOKS.md). With endpoints, every
+event is stored in NATS JetStream (embedded, under data_dir, unless queue.url
+names a cluster) and delivered signed; the admin API is at /v1/admin/webhooks/
+(see 'parley webhooks --help').
+
 SIGINT or SIGTERM stops admitting calls, lets live calls finish for --grace, then
-ends the rest with reason server_shutdown.`, stderr)
+ends the rest with reason server_shutdown; webhook deliveries in flight then get
+queue.shutdown_timeout to finish, and whatever is not delivered stays queued for
+the next start.`, stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (host:port)")
 	maxCalls := fs.Int("max-calls", 1000, "refuse new calls beyond this many live ones")
 	token := fs.String("auth-token", "", "require this bearer token on media endpoints (default $PARLEY_AUTH_TOKEN)")
@@ -26,6 +39,9 @@ ends the rest with reason server_shutdown.`, stderr)
 	grace := fs.Duration("grace", 30*time.Second, "how long live calls may run on after a shutdown signal")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json (logs go to stderr)")
+	serverConfig := fs.String("server-config", "", "server config file: data_dir, admin token, queue, webhook endpoints (default $PARLEY_SERVER_CONFIG)")
+	dataDir := fs.String("data-dir", "", "directory for the embedded queue's files (overrides data_dir)")
+	adminToken := fs.String("admin-token", "", "bearer token of the admin API (overrides admin.token; default $PARLEY_ADMIN_TOKEN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -40,10 +56,19 @@ ends the rest with reason server_shutdown.`, stderr)
 	if err != nil {
 		return err
 	}
+	file, err := loadServerConfig(*serverConfig, *dataDir, *adminToken)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{Agents: cfgs, Logger: log, MaxCalls: *maxCalls, AuthToken: *token})
 	if err != nil {
 		return err
 	}
+	closeWebhooks, err := startWebhooks(ctx, srv, file, log)
+	if err != nil {
+		return err
+	}
+	defer closeWebhooks()
 	if *printEvents != "" {
 		stop := server.PrintEvents(srv.Bus(), stdout, strings.Split(*printEvents, ",")...)
 		defer stop()
@@ -58,4 +83,68 @@ ends the rest with reason server_shutdown.`, stderr)
 	}
 	log.Info("parley serving", "addr", ln.Addr().String(), "agents", strings.Join(ids, ","), "ws", "ws://"+ln.Addr().String()+"/v1/ws")
 	return srv.Serve(ctx, ln, *grace)
+}
+
+// loadServerConfig reads the server config file (if any) and applies the
+// flags and environment over it.
+func loadServerConfig(path, dataDir, adminToken string) (*server.File, error) {
+	if path == "" {
+		path = os.Getenv("PARLEY_SERVER_CONFIG")
+	}
+	var file *server.File
+	var err error
+	if path != "" {
+		file, err = server.LoadFile(path)
+	} else {
+		file, err = server.ParseFile("(none)", nil, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if dataDir != "" {
+		file.DataDir = dataDir
+	}
+	if adminToken == "" {
+		adminToken = os.Getenv("PARLEY_ADMIN_TOKEN")
+	}
+	if adminToken != "" {
+		file.Admin.Token = adminToken
+	}
+	return file, nil
+}
+
+// startWebhooks opens the webhook dispatcher when endpoints are configured,
+// feeds it every event, and mounts the admin API. The returned func closes it
+// after the server has drained, within queue.shutdown_timeout.
+func startWebhooks(ctx context.Context, srv *server.Server, file *server.File, log *slog.Logger) (func(), error) {
+	if len(file.Webhooks.Endpoints) == 0 {
+		log.Info("no webhook endpoints configured; events are not delivered anywhere (see --server-config)")
+		return func() {}, nil
+	}
+	cfg := file.Dispatch()
+	cfg.Logger = log
+	bus := srv.Bus()
+	cfg.OnPayloadRejected = func(ev *events.Event, pe *webhooks.PayloadTooLargeError) {
+		now := time.Now()
+		bus.Publish(&events.Event{
+			Type: events.WebhookPayloadRejected, ID: events.NewEventID(now), APIVersion: events.APIVersion,
+			CallID: ev.CallID, AgentID: ev.AgentID, Timestamp: now,
+			Payload: map[string]any{"endpoint_id": pe.EndpointID, "rejected_event_id": pe.EventID,
+				"rejected_event_type": pe.EventType, "bytes": pe.Size, "limit": pe.Limit},
+		})
+	}
+	d, err := dispatch.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	bus.AddSink(d)
+	srv.Mount("/v1/admin/webhooks/", dispatch.NewAdminHandler(d, file.Admin.Token, log))
+	srv.AddReadyCheck("webhook_queue", d.Ready)
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), file.ShutdownTimeout())
+		defer cancel()
+		if err := d.Close(ctx); err != nil {
+			log.Error("webhook dispatcher shutdown", "err", err)
+		}
+	}, nil
 }

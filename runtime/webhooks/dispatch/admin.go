@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -184,10 +185,10 @@ func (d *Dispatcher) Attempts(ctx context.Context, eventID, endpointID string) (
 		ep = endpointID
 	}
 	out := []AttemptRecord{}
-	err := d.read(ctx, d.attempts, d.names.attSubj+ep+"."+subjectToken(eventID), 10000, func(m jetstream.Msg) error {
+	err := d.read(ctx, d.attempts, d.names.attSubj+ep+"."+subjectToken(eventID), 10000, func(m *jetstream.RawStreamMsg) error {
 		var r AttemptRecord
-		if err := json.Unmarshal(m.Data(), &r); err != nil {
-			return nil // a record we cannot read is skipped
+		if err := json.Unmarshal(m.Data, &r); err != nil || r.EventID != eventID {
+			return nil // unreadable, or another id that maps to the same subject token
 		}
 		out = append(out, r)
 		return nil
@@ -250,7 +251,7 @@ func (d *Dispatcher) eachDeadLetter(ctx context.Context, q DLQQuery, fn func(Dea
 	if q.Endpoint != "" {
 		ep = q.Endpoint
 	}
-	err := d.read(ctx, d.dlq, d.names.dlqSubject+ep, 0, func(m jetstream.Msg) error {
+	err := d.read(ctx, d.dlq, d.names.dlqSubject+ep, 0, func(m *jetstream.RawStreamMsg) error {
 		dl := deadLetterOf(d.names.dlqSubject, m)
 		if !q.match(&dl) {
 			return nil
@@ -266,16 +267,13 @@ func (d *Dispatcher) eachDeadLetter(ctx context.Context, q DLQQuery, fn func(Dea
 	return err
 }
 
-func deadLetterOf(prefix string, m jetstream.Msg) DeadLetter {
-	h := m.Headers()
-	dl := DeadLetter{EndpointID: m.Subject()[len(prefix):], EventID: h.Get(hdrEventID), Type: h.Get(hdrType),
-		CallID: h.Get(hdrCall), AgentID: h.Get(hdrAgent), Reason: h.Get(hdrReason), Bytes: len(m.Data())}
+func deadLetterOf(prefix string, m *jetstream.RawStreamMsg) DeadLetter {
+	h := m.Header
+	dl := DeadLetter{EndpointID: strings.TrimPrefix(m.Subject, prefix), EventID: h.Get(hdrEventID), Type: h.Get(hdrType),
+		CallID: h.Get(hdrCall), AgentID: h.Get(hdrAgent), Reason: h.Get(hdrReason), Bytes: len(m.Data), QueueSeq: m.Sequence}
 	dl.Sequence, _ = strconv.ParseUint(h.Get(hdrSeq), 10, 64)
 	dl.Attempts, _ = strconv.Atoi(h.Get(hdrAttempts))
 	dl.DeadAt, _ = time.Parse(time.RFC3339Nano, h.Get(hdrDeadAt))
-	if md, err := m.Metadata(); err == nil {
-		dl.QueueSeq = md.Sequence.Stream
-	}
 	return dl
 }
 
@@ -356,39 +354,23 @@ func (d *Dispatcher) Replay(ctx context.Context, r ReplayRequest) (ReplayResult,
 	return res, nil
 }
 
-// read walks the messages of a stream under filter with an ordered consumer,
-// oldest first, up to max messages (0: all there are now).
-func (d *Dispatcher) read(ctx context.Context, s jetstream.Stream, filter string, max int, fn func(jetstream.Msg) error) error {
-	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", filter, err)
-	}
-	pending := int(c.CachedInfo().NumPending)
-	if max > 0 {
-		pending = min(pending, max)
-	}
-	for got := 0; got < pending; {
-		b, err := c.Fetch(min(pending-got, 1000), jetstream.FetchMaxWait(5*time.Second))
+// read walks the messages of a stream under filter (wildcards allowed),
+// oldest first, up to max messages (0: all), with direct gets by subject: no
+// consumer is created, so admin reads cost the queue nothing between calls.
+func (d *Dispatcher) read(ctx context.Context, s jetstream.Stream, filter string, max int, fn func(*jetstream.RawStreamMsg) error) error {
+	var seq uint64 = 1
+	for n := 0; max == 0 || n < max; n++ {
+		m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", filter, err)
 		}
-		n := 0
-		for m := range b.Messages() {
-			n++
-			if err := fn(m); err != nil {
-				// Drain the batch so the consumer is left clean.
-				for range b.Messages() {
-				}
-				return err
-			}
+		if err := fn(m); err != nil {
+			return err
 		}
-		if err := b.Error(); err != nil && n == 0 {
-			return fmt.Errorf("reading %s: %w", filter, err)
-		}
-		if n == 0 {
-			break
-		}
-		got += n
+		seq = m.Sequence + 1
 	}
 	return nil
 }

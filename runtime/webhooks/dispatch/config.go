@@ -64,7 +64,8 @@ type Config struct {
 	AttemptRetention time.Duration
 	DLQRetention     time.Duration
 	// MaxEventBytes and MaxAttemptBytes cap the events and attempts streams'
-	// storage (the oldest go first). Defaults 8 GiB and 1 GiB.
+	// storage (the oldest go first). Defaults 2 GiB and 512 MiB. JetStream
+	// reserves them (on every replica) when the streams are created.
 	MaxEventBytes   int64
 	MaxAttemptBytes int64
 
@@ -100,8 +101,8 @@ const (
 	DefaultEventRetention    = 72 * time.Hour
 	DefaultAttemptRetention  = 7 * 24 * time.Hour
 	DefaultDLQRetention      = 30 * 24 * time.Hour
-	DefaultMaxEventBytes     = 8 << 30
-	DefaultMaxAttemptBytes   = 1 << 30
+	DefaultMaxEventBytes     = 2 << 30
+	DefaultMaxAttemptBytes   = 512 << 20
 	minAckWait               = 30 * time.Second
 )
 
@@ -144,6 +145,12 @@ func (c *Config) validate() error {
 	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("webhook queue: replicas must be 1 to 5, got %d", c.Replicas))
+	}
+	for i := range c.Endpoints {
+		ep := c.Endpoints[i].WithDefaults()
+		if t := ep.Timeout.Std(); c.AckWait < 2*t {
+			errs = append(errs, fmt.Errorf("webhook queue: ack_wait %s is shorter than twice endpoint %q's timeout of %s: deliveries still in flight would be handed out again", c.AckWait, ep.ID, t))
+		}
 	}
 	if c.Partitions < 1 || c.Partitions > 1024 {
 		errs = append(errs, fmt.Errorf("webhook queue: partitions must be 1 to 1024, got %d", c.Partitions))

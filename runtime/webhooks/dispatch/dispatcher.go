@@ -111,7 +111,14 @@ func Open(ctx context.Context, cfg Config) (*Dispatcher, error) {
 		}
 	}
 	if !cfg.NoProduce {
-		d.prod = newProducer(d)
+		c, err := d.dial("producer")
+		if err != nil {
+			d.cancel()
+			d.wg.Wait()
+			d.shutdownNATS()
+			return nil, err
+		}
+		d.prod = newProducer(d, c)
 	}
 	where := cfg.URL
 	if where == "" {
@@ -121,19 +128,10 @@ func Open(ctx context.Context, cfg Config) (*Dispatcher, error) {
 	return d, nil
 }
 
+// connect starts the embedded server (without Config.URL) and opens the
+// control connection.
 func (d *Dispatcher) connect() error {
 	cfg := &d.cfg
-	opts := []nats.Option{
-		nats.Name("parley-webhooks"),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250 * time.Millisecond),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil {
-				d.log.Warn("webhook queue disconnected; reconnecting", "err", err)
-			}
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) { d.log.Info("webhook queue reconnected", "server", nc.ConnectedUrlRedacted()) }),
-	}
 	if cfg.URL == "" {
 		dir := filepath.Join(cfg.DataDir, "nats")
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -146,6 +144,11 @@ func (d *Dispatcher) connect() error {
 			StoreDir:   dir,
 			NoSigs:     true,
 			NoLog:      true,
+			// Streams with a byte limit reserve it; without a set maximum the
+			// server allows only 75% of the disk's free space, so a smaller
+			// disk could not even open the queue. Writes still stop (and
+			// publishes fail, loudly) when the disk is really full.
+			JetStreamMaxStore: cfg.MaxEventBytes + cfg.MaxAttemptBytes + 4<<30,
 		})
 		if err != nil {
 			return fmt.Errorf("webhook queue: starting the embedded NATS server: %w", err)
@@ -156,26 +159,73 @@ func (d *Dispatcher) connect() error {
 			return fmt.Errorf("webhook queue: the embedded NATS server did not start within 30s (store %s)", dir)
 		}
 		d.ns = ns
-		opts = append(opts, nats.InProcessServer(ns))
+	}
+	c, err := d.dial("control")
+	if err != nil {
+		return err
+	}
+	d.nc, d.js = c.nc, c.js
+	return nil
+}
+
+// conn is one NATS connection with its JetStream context.
+type conn struct {
+	nc *nats.Conn
+	js jetstream.JetStream
+}
+
+// dial opens a connection. The producer and each endpoint have their own, so
+// that a burst of publishes never queues pulls and acks behind it.
+func (d *Dispatcher) dial(role string) (*conn, error) {
+	cfg := &d.cfg
+	opts := []nats.Option{
+		nats.Name("parley-webhooks-" + role),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				d.log.Warn("webhook queue disconnected; reconnecting", "connection", role, "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			d.log.Info("webhook queue reconnected", "connection", role, "server", nc.ConnectedUrlRedacted())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			d.log.Warn("webhook queue: asynchronous error", "connection", role, "err", err)
+		}),
+	}
+	url := cfg.URL
+	if d.ns != nil {
+		opts = append(opts, nats.InProcessServer(d.ns))
+		url = nats.DefaultURL // not dialled
 	} else {
 		opts = append(opts, cfg.NATSOptions...)
 	}
-	url := cfg.URL
-	if url == "" {
-		url = nats.DefaultURL // unused with InProcessServer
-	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		return fmt.Errorf("webhook queue: connecting to NATS at %s: %w", redactURL(cfg.URL), err)
+		return nil, fmt.Errorf("webhook queue: connecting to NATS at %s: %w", redactURL(cfg.URL), err)
 	}
-	d.nc = nc
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(cfg.MaxPublishing),
-		jetstream.WithPublishAsyncTimeout(10*time.Second))
+		jetstream.WithPublishAsyncTimeout(3*time.Second)) // a cluster elects a new leader in 1–3 s
 	if err != nil {
-		return fmt.Errorf("webhook queue: %w", err)
+		nc.Close()
+		return nil, fmt.Errorf("webhook queue: %w", err)
 	}
-	d.js = js
-	return nil
+	return &conn{nc: nc, js: js}, nil
+}
+
+// close drains the connection, so that acks and publishes in flight reach
+// the server, then closes it.
+func (c *conn) close() {
+	if c == nil || c.nc == nil {
+		return
+	}
+	_ = c.nc.Drain()
+	deadline := time.Now().Add(5 * time.Second)
+	for !c.nc.IsClosed() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.nc.Close()
 }
 
 // redactURL drops credentials from NATS URLs for messages.
@@ -299,23 +349,20 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 }
 
 func (d *Dispatcher) shutdownNATS() {
+	for _, e := range d.endpoints {
+		e.conn.close()
+	}
+	if d.prod != nil {
+		d.prod.conn.close()
+	}
 	if d.nc != nil {
-		_ = d.nc.Drain()
-		// Drain returns at once; wait for it so that acks reach the server.
-		deadline := time.Now().Add(5 * time.Second)
-		for !d.nc.IsClosed() && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
-		d.nc.Close()
+		(&conn{nc: d.nc}).close()
 	}
 	if d.ns != nil {
 		d.ns.Shutdown()
 		d.ns.WaitForShutdown()
 	}
 }
-
-// errClosed is returned by admin calls after Close.
-var errClosed = errors.New("webhook dispatcher is closed")
 
 var hostname = func() string {
 	h, err := os.Hostname()

@@ -27,10 +27,15 @@ type endpoint struct {
 	gate *webhooks.Gate
 	del  *webhooks.Deliverer
 
+	conn        *conn // its own connection: pulls, acks, retries, attempt log
 	main, retry jetstream.Consumer
 	window      int // messages pulled ahead
 
-	queues   []chan *job
+	queues []chan *job
+	// held has a token for each message pulled and not yet settled: at most
+	// window, so a lane's queue never fills and a busy call never holds up
+	// the fetcher or the other lanes.
+	held     chan struct{}
 	perCall  bool
 	stopping atomic.Bool
 	fetchers sync.WaitGroup
@@ -57,22 +62,26 @@ func (d *Dispatcher) newEndpoint(ctx context.Context, cfg webhooks.Endpoint) (*e
 	}
 	e := &endpoint{d: d, ep: ep, del: del, gate: webhooks.NewGate(ep, d.clock), perCall: ep.Ordering != webhooks.OrderingNone}
 	e.window = max(2*ep.MaxInFlight, 16)
+	if e.conn, err = d.dial("endpoint-" + ep.ID); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	e.main, err = d.js.CreateOrUpdateConsumer(ctx, d.names.events, jetstream.ConsumerConfig{
-		Durable:       "wh_" + ep.ID,
-		Description:   "webhook deliveries to endpoint " + ep.ID,
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       d.cfg.AckWait,
-		MaxDeliver:    -1,
-		MaxAckPending: max(1000, 4*e.window),
-		FilterSubject: d.names.evSubject + ">",
+	e.main, err = e.conn.js.CreateOrUpdateConsumer(ctx, d.names.events, jetstream.ConsumerConfig{
+		Durable:        "wh_" + ep.ID,
+		Description:    "webhook deliveries to endpoint " + ep.ID,
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        d.cfg.AckWait,
+		MaxDeliver:     -1,
+		MaxAckPending:  max(1000, 4*e.window),
+		FilterSubjects: d.names.filterSubjects(&ep),
 	})
 	if err != nil {
+		e.conn.close()
 		return nil, fmt.Errorf("webhook queue: consumer for endpoint %q: %w", ep.ID, err)
 	}
-	e.retry, err = d.js.CreateOrUpdateConsumer(ctx, d.names.retries, jetstream.ConsumerConfig{
+	e.retry, err = e.conn.js.CreateOrUpdateConsumer(ctx, d.names.retries, jetstream.ConsumerConfig{
 		Durable:       "whr_" + ep.ID,
 		Description:   "webhook retries to endpoint " + ep.ID,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -83,6 +92,7 @@ func (d *Dispatcher) newEndpoint(ctx context.Context, cfg webhooks.Endpoint) (*e
 		FilterSubject: d.names.retrySubject + ep.ID,
 	})
 	if err != nil {
+		e.conn.close()
 		return nil, fmt.Errorf("webhook queue: retry consumer for endpoint %q: %w", ep.ID, err)
 	}
 	return e, nil
@@ -98,11 +108,12 @@ func (e *endpoint) start() error {
 	if e.perCall {
 		e.queues = make([]chan *job, n)
 		for i := range e.queues {
-			e.queues[i] = make(chan *job, 1)
+			e.queues[i] = make(chan *job, e.window)
 		}
 	} else {
-		e.queues = []chan *job{make(chan *job, n)}
+		e.queues = []chan *job{make(chan *job, e.window)}
 	}
+	e.held = make(chan struct{}, e.window)
 	for i := range n {
 		q := e.queues[0]
 		if e.perCall {
@@ -115,6 +126,7 @@ func (e *endpoint) start() error {
 			defer e.workers.Done()
 			for j := range q {
 				e.process(j)
+				<-e.held
 			}
 		}()
 	}
@@ -152,7 +164,12 @@ const fetchWait = 500 * time.Millisecond
 // the subscription and coming back only after the ack wait.
 func (e *endpoint) fetch(cons jetstream.Consumer, retry bool) {
 	for !e.stopping.Load() {
-		b, err := cons.Fetch(e.window, jetstream.FetchMaxWait(fetchWait))
+		free := cap(e.held) - len(e.held)
+		if free == 0 {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		b, err := cons.Fetch(free, jetstream.FetchMaxWait(fetchWait))
 		if err != nil {
 			if e.stopping.Load() {
 				return
@@ -203,6 +220,7 @@ func (e *endpoint) route(m jetstream.Msg, retry bool) {
 	if e.perCall {
 		q = e.queues[xxh3.HashString(j.msg.CallID)%uint64(len(e.queues))]
 	}
+	e.held <- struct{}{}
 	q <- j
 }
 
@@ -248,18 +266,12 @@ func (e *endpoint) process(j *job) {
 		var open *webhooks.OpenError
 		switch {
 		case errors.As(err, &open):
+			// No attempt is counted. The event waits where it is: the whole
+			// endpoint is resting, so its consumer pausing (delayed NAKs
+			// count against MaxAckPending) holds back only itself, and its
+			// backlog stays in the stream instead of being copied.
 			wait := max(open.Until.Sub(d.clock.Now()), 0)
-			if j.retry {
-				_ = j.m.NakWithDelay(min(wait, d.cfg.RetryPoll))
-				return
-			}
-			// Move it out of the delivery consumer without counting an attempt.
-			if err := e.schedule(j, j.n, open.Until); err != nil {
-				_ = j.m.NakWithDelay(time.Second)
-				return
-			}
-			e.retried.Add(1)
-			_ = j.m.Ack()
+			_ = j.m.NakWithDelay(max(min(wait, d.cfg.RetryPoll), 10*time.Millisecond))
 		case errors.Is(err, webhooks.ErrEndpointDisabled):
 			_ = j.m.NakWithDelay(d.cfg.RetryPoll)
 		default: // shutting down
@@ -309,7 +321,7 @@ func (e *endpoint) process(j *job) {
 	if a.Outcome == webhooks.OutcomeGone {
 		d.setDisabled(e.ep.ID, "the endpoint answered 410 Gone")
 	}
-	d.logAttempt(&rec)
+	e.logAttempt(&rec)
 }
 
 // headers copies an event's identifying headers for the retry and DLQ streams.
@@ -329,7 +341,7 @@ func (e *endpoint) schedule(j *job, n int, due time.Time) error {
 	h[hdrAttempt] = []string{strconv.Itoa(n)}
 	h[hdrDue] = []string{strconv.FormatInt(due.UnixNano(), 10)}
 	h[jetstream.MsgIDHeader] = []string{"r." + e.ep.ID + "." + j.msg.EventID + "." + strconv.Itoa(n) + "." + strconv.FormatInt(due.UnixNano(), 36)}
-	return e.d.publish(&nats.Msg{Subject: e.d.names.retrySubject + e.ep.ID, Header: h, Data: j.msg.Body})
+	return e.publish(&nats.Msg{Subject: e.d.names.retrySubject + e.ep.ID, Header: h, Data: j.msg.Body})
 }
 
 // deadLetter stores the job's event in the DLQ.
@@ -339,7 +351,7 @@ func (e *endpoint) deadLetter(j *job, reason string) error {
 	h[hdrReason] = []string{headerSafe(reason)}
 	h[hdrDeadAt] = []string{e.d.clock.Now().UTC().Format(time.RFC3339Nano)}
 	h[jetstream.MsgIDHeader] = []string{"d." + e.ep.ID + "." + j.msg.EventID + "." + strconv.Itoa(j.n)}
-	return e.d.publish(&nats.Msg{Subject: e.d.names.dlqSubject + e.ep.ID, Header: h, Data: j.msg.Body})
+	return e.publish(&nats.Msg{Subject: e.d.names.dlqSubject + e.ep.ID, Header: h, Data: j.msg.Body})
 }
 
 // headerSafe keeps a header value on one line and bounded.
@@ -357,10 +369,10 @@ func headerSafe(s string) string {
 }
 
 // publish stores m synchronously (bounded by 5s).
-func (d *Dispatcher) publish(m *nats.Msg) error {
+func (e *endpoint) publish(m *nats.Msg) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := d.js.PublishMsg(ctx, m)
+	_, err := e.conn.js.PublishMsg(ctx, m)
 	return err
 }
 
@@ -382,13 +394,14 @@ type AttemptRecord struct {
 }
 
 // logAttempt appends to the attempt log without waiting for the queue.
-func (d *Dispatcher) logAttempt(rec *AttemptRecord) {
+func (e *endpoint) logAttempt(rec *AttemptRecord) {
+	d := e.d
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return
 	}
 	subj := d.names.attSubj + rec.EndpointID + "." + subjectToken(rec.EventID)
-	if _, err := d.js.PublishAsync(subj, b); err != nil {
+	if _, err := e.conn.js.PublishAsync(subj, b); err != nil {
 		d.log.Debug("webhook attempt not logged", "endpoint", rec.EndpointID, "event_id", rec.EventID, "err", err)
 	}
 }

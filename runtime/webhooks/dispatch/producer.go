@@ -37,6 +37,7 @@ const (
 // Nats-Msg-Id, which the stream deduplicates.
 type producer struct {
 	d       *Dispatcher
+	conn    *conn // its own connection
 	in      chan *events.Event
 	pending chan jetstream.PubAckFuture
 	stop    chan struct{}
@@ -48,9 +49,10 @@ type producer struct {
 	lastDropLog                            atomic.Int64
 }
 
-func newProducer(d *Dispatcher) *producer {
+func newProducer(d *Dispatcher, c *conn) *producer {
 	p := &producer{
 		d:       d,
+		conn:    c,
 		in:      make(chan *events.Event, d.cfg.Buffer),
 		pending: make(chan jetstream.PubAckFuture, d.cfg.MaxPublishing),
 		stop:    make(chan struct{}),
@@ -117,7 +119,7 @@ func (p *producer) message(ev *events.Event) (*nats.Msg, error) {
 	}
 	part := xxh3.HashString(ev.CallID) % uint64(p.d.cfg.Partitions)
 	m := &nats.Msg{
-		Subject: p.d.names.evSubject + strconv.FormatUint(part, 10),
+		Subject: p.d.names.eventSubject(part, ev.AgentID, ev.Type),
 		Header:  make(nats.Header, 6),
 		Data:    body,
 	}
@@ -139,7 +141,7 @@ func (p *producer) publish(ev *events.Event) {
 	}
 	p.checkPayload(ev, m.Data)
 	for attempt := 0; ; attempt++ {
-		f, err := p.d.js.PublishMsgAsync(m)
+		f, err := p.conn.js.PublishMsgAsync(m)
 		if err == nil {
 			p.pending <- f
 			return
@@ -205,7 +207,7 @@ func (p *producer) republish(m *nats.Msg, err error) {
 	for attempt := 0; ; attempt++ {
 		p.republished.Add(1)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err2 := p.d.js.PublishMsg(ctx, &nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data})
+		_, err2 := p.conn.js.PublishMsg(ctx, &nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data})
 		cancel()
 		if err2 == nil {
 			p.stored.Add(1)

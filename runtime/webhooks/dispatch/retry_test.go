@@ -78,13 +78,15 @@ func TestRetryScheduleOnTheClock(t *testing.T) {
 	ev := whtest.Event("call_a", 1)
 	start := clock.Now()
 	d.Accept(ev)
-	eventually(t, "the first attempt", func() bool { return len(rcv.Seen()) == 1 })
+	// The clock moves only once each attempt is logged, i.e. its retry is
+	// scheduled from the time the attempt ended.
+	attempts(t, d, ev.ID, 1)
 
 	// Attempt 2 is due 5 s after attempt 1.
 	clock.Advance(4 * time.Second)
 	never(t, "attempt 2 before 5s", func() bool { return len(rcv.Seen()) > 1 })
 	clock.Advance(time.Second)
-	eventually(t, "attempt 2", func() bool { return len(rcv.Seen()) == 2 })
+	attempts(t, d, ev.ID, 2)
 
 	// Attempt 3 is due 5 min after attempt 2; it succeeds.
 	clock.Advance(4*time.Minute + 59*time.Second)
@@ -137,7 +139,7 @@ func TestRetryAfterAndThrottleFloor(t *testing.T) {
 			d, clock := clocked(t, endpoint("crm", rcv.URL))
 			ev := whtest.Event("call_b", 1)
 			d.Accept(ev)
-			eventually(t, "the first attempt", func() bool { return len(rcv.Seen()) == 1 })
+			attempts(t, d, ev.ID, 1)
 			clock.Advance(c.wait - time.Second)
 			never(t, "the retry", func() bool { return len(rcv.Seen()) > 1 })
 			clock.Advance(time.Second)
@@ -171,7 +173,8 @@ func TestExhaustedEventsGoToTheDLQAndReplay(t *testing.T) {
 	third := whtest.Event("call_e", 1)
 	d.Accept(first)
 	d.Accept(second)
-	eventually(t, "first attempts", func() bool { return len(rcv.Seen()) == 2 })
+	attempts(t, d, first.ID, 1)
+	attempts(t, d, second.ID, 1)
 	clock.Advance(10 * time.Second)
 	eventually(t, "the DLQ", func() bool {
 		dl, err := d.DeadLetters(ctx, dispatch.DLQQuery{Endpoint: "crm"})
@@ -192,7 +195,7 @@ func TestExhaustedEventsGoToTheDLQAndReplay(t *testing.T) {
 	midway := clock.Now()
 	clock.Advance(time.Hour)
 	d.Accept(third)
-	eventually(t, "third's first attempt", func() bool { return len(rcv.Seen()) == 5 })
+	attempts(t, d, third.ID, 1)
 	clock.Advance(10 * time.Second)
 	eventually(t, "third in the DLQ", func() bool {
 		dl, _ := d.DeadLetters(ctx, dispatch.DLQQuery{Endpoint: "crm"})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-voice/parley/agents"
 	"github.com/parley-voice/parley/runtime/events"
 	"github.com/parley-voice/parley/runtime/webhooks"
 	"github.com/parley-voice/parley/runtime/webhooks/dispatch"
@@ -54,7 +55,10 @@ func TestShutdownDeadlineCancelsSlowDeliveries(t *testing.T) {
 	rcv := whtest.NewReceiver(t)
 	rcv.Respond = func(*whtest.Receipt, int) (int, time.Duration) { return http.StatusNoContent, 10 * time.Second }
 	dir := t.TempDir()
-	cfg := dispatch.Config{DataDir: dir, Endpoints: []webhooks.Endpoint{endpoint("crm", rcv.URL)}, AckWait: 2 * time.Second}
+	ep := endpoint("crm", rcv.URL)
+	ep.Timeout = agents.Duration(time.Second) // the shutdown cancels the attempt before this
+	ep.ConnectTimeout = agents.Duration(500 * time.Millisecond)
+	cfg := dispatch.Config{DataDir: dir, Endpoints: []webhooks.Endpoint{ep}, AckWait: 2 * time.Second}
 	d := open(t, cfg)
 	ev := whtest.Event("call_slow", 1)
 	d.Accept(ev)

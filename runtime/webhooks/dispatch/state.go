@@ -90,6 +90,10 @@ func (d *Dispatcher) setDisabled(id, reason string) {
 // ErrUnknownEndpoint: no endpoint has the id.
 var ErrUnknownEndpoint = errors.New("no webhook endpoint with this id")
 
+// ErrDisabledInConfig: the endpoint is disabled in the config (enabled:
+// false); only a config change enables it.
+var ErrDisabledInConfig = errors.New("webhook endpoint is disabled in the config")
+
 // Disable stops deliveries to an endpoint on every node until Enable; events
 // wait in the queue (for up to the event retention).
 func (d *Dispatcher) Disable(ctx context.Context, id, reason string) error {
@@ -117,7 +121,7 @@ func (d *Dispatcher) Enable(ctx context.Context, id string) error {
 		return fmt.Errorf("%w: %q", ErrUnknownEndpoint, id)
 	}
 	if !ep.ep.IsEnabled() {
-		return fmt.Errorf("endpoint %q is disabled in the config (enabled: false); change the config to enable it", id)
+		return fmt.Errorf("endpoint %q: %w (enabled: false); change the config to enable it", id, ErrDisabledInConfig)
 	}
 	if err := d.state.Delete(ctx, id); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("enabling endpoint %q: %w", id, err)

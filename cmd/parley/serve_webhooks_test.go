@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-voice/parley/media/native"
+	"github.com/parley-voice/parley/runtime/webhooks/receiver"
+	"github.com/parley-voice/parley/runtime/webhooks/signature"
+)
+
+// TestServeDeliversWebhooks runs `parley serve --server-config` with a
+// webhook endpoint, makes a call, and checks a receiver built on the receiver
+// package gets its events, signed, from call.started to call.ended; the admin
+// API answers with the token only; a shutdown ends serve cleanly.
+func TestServeDeliversWebhooks(t *testing.T) {
+	secret, err := signature.GenerateSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := receiver.NewVerifier([]string{secret.Encode()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []receiver.EventEnvelope
+	rcv := &http.Server{Handler: receiver.Middleware(v, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, _ := receiver.FromContext(r.Context())
+		mu.Lock()
+		got = append(got, d.Event)
+		mu.Unlock()
+	}))}
+	rln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = rcv.Serve(rln) }()
+	defer rcv.Close()
+
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "parley.yaml")
+	cfg := fmt.Sprintf(`data_dir: %s
+admin:
+  token: ${TEST_ADMIN_TOKEN}
+webhooks:
+  endpoints:
+    - id: crm
+      url: http://%s/hooks
+      allow_insecure_loopback: true
+      secrets: ["%s"]
+      events: ["call.*"]
+`, filepath.Join(dir, "data"), rln.Addr(), secret.Encode())
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_ADMIN_TOKEN", "let-me-in")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var out, errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--server-config", cfgPath, "--log-level", "warn"}, &out, &errOut)
+	}()
+
+	base := "http://" + addr
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready: %v\n%s", err, errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	started := make(chan string, 1)
+	cl, err := native.Dial(ctx, "ws://"+addr+"/v1/ws", nil, native.Control{Agent: "demo", From: "+15550123"},
+		native.ClientHandler{OnStarted: func(id string) { started <- id }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	callID := <-started
+	time.Sleep(300 * time.Millisecond)
+	_ = cl.Hangup()
+	<-cl.Done()
+
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		var types []string
+		for _, e := range got {
+			if e.CallID == callID {
+				types = append(types, e.EventType)
+			}
+		}
+		mu.Unlock()
+		if len(types) > 0 && types[len(types)-1] == "call.ended" {
+			if types[0] != "call.started" {
+				t.Errorf("webhooks for the call: %v", types)
+			}
+			for _, ty := range types {
+				if !strings.HasPrefix(ty, "call.") {
+					t.Errorf("event %s passed the endpoint's call.* filter", ty)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhooks received for call %s: %v\n%s", callID, types, errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// The admin API wants the token.
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1/admin/webhooks/endpoints", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("admin API without a token: %d", resp.StatusCode)
+	}
+	req.Header.Set("Authorization", "Bearer let-me-in")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Endpoints []struct {
+			ID string `json:"id"`
+		} `json:"endpoints"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || len(body.Endpoints) != 1 || body.Endpoints[0].ID != "crm" {
+		t.Errorf("admin API with the token: %d %+v %v", resp.StatusCode, body, err)
+	}
+
+	stop()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d\n%s", code, errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if strings.Contains(errOut.String(), secret.Encode()) || strings.Contains(errOut.String(), "let-me-in") {
+		t.Error("a secret appears in the logs")
+	}
+}
