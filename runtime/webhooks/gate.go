@@ -143,6 +143,14 @@ func (g *Gate) Enable() {
 	g.breaker.Reset()
 }
 
+// Enabled reports whether deliveries are allowed (not disabled by config,
+// 410 Gone or an operator). Cheaper than Health.
+func (g *Gate) Enabled() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.health.Enabled
+}
+
 // Health returns a snapshot of the endpoint's state.
 func (g *Gate) Health() EndpointHealth {
 	g.mu.Lock()

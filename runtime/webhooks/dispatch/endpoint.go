@@ -36,6 +36,7 @@ type endpoint struct {
 	// window, so a lane's queue never fills and a busy call never holds up
 	// the fetcher or the other lanes.
 	held     chan struct{}
+	freed    chan struct{} // signalled when a token is given back
 	perCall  bool
 	stopping atomic.Bool
 	fetchers sync.WaitGroup
@@ -114,6 +115,7 @@ func (e *endpoint) start() error {
 		e.queues = []chan *job{make(chan *job, e.window)}
 	}
 	e.held = make(chan struct{}, e.window)
+	e.freed = make(chan struct{}, 1)
 	for i := range n {
 		q := e.queues[0]
 		if e.perCall {
@@ -127,6 +129,10 @@ func (e *endpoint) start() error {
 			for j := range q {
 				e.process(j)
 				<-e.held
+				select {
+				case e.freed <- struct{}{}:
+				default:
+				}
 			}
 		}()
 	}
@@ -166,7 +172,10 @@ func (e *endpoint) fetch(cons jetstream.Consumer, retry bool) {
 	for !e.stopping.Load() {
 		free := cap(e.held) - len(e.held)
 		if free == 0 {
-			time.Sleep(time.Millisecond)
+			select {
+			case <-e.freed:
+			case <-time.After(fetchWait):
+			}
 			continue
 		}
 		b, err := cons.Fetch(free, jetstream.FetchMaxWait(fetchWait))
@@ -212,7 +221,7 @@ func (e *endpoint) route(m jetstream.Msg, retry bool) {
 			return
 		}
 	}
-	if !e.gate.Health().Enabled {
+	if !e.gate.Enabled() {
 		_ = m.NakWithDelay(e.d.cfg.RetryPoll)
 		return
 	}
