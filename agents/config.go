@@ -32,6 +32,8 @@ type Config struct {
 	Timeouts TimeoutConfig `yaml:"timeouts,omitempty" json:"timeouts"`
 	// Tools lists the tools the agent may call, by registered name.
 	Tools []ToolRef `yaml:"tools,omitempty" json:"tools,omitempty"`
+	// Webhooks are this agent's own webhook endpoints, in the endpoint format of docs/WEBHOOKS.md (id, url, secrets, events, …); they receive only this agent's events. The server checks them when it loads the agent, as does parley validate.
+	Webhooks []map[string]any `yaml:"webhooks,omitempty" json:"webhooks,omitempty"`
 
 	// src remembers where the config came from, for error positions.
 	src *source

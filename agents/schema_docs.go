@@ -28,6 +28,7 @@ var schemaDocs = map[string]string{
 	"Config.Tools":                            "Lists the tools the agent may call, by registered name.",
 	"Config.Turn":                             "Controls end of turn detection, barge-in and backchannels.",
 	"Config.VAD":                              "Tunes the voice activity detector that finds caller speech.",
+	"Config.Webhooks":                         "This agent's own webhook endpoints, in the endpoint format of docs/WEBHOOKS.md (id, url, secrets, events, …); they receive only this agent's events. The server checks them when it loads the agent, as does parley validate.",
 	"Duration":                                "A time.Duration written as a string with units, such as \"600ms\", \"1.5s\" or \"15m\", in YAML and JSON.",
 	"FieldError":                              "One problem found in a config: where it is (file, line and column when known, and the YAML path) and what is wrong. Load, Parse, LoadDir and Validate return every problem they find, joined with errors.Join; use errors.As to get the first FieldError.",
 	"FieldError.Column":                       "Line and Column are 1-based; 0 when unknown.",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-voice/parley/agents"
 	"github.com/parley-voice/parley/runtime/events"
 	"github.com/parley-voice/parley/runtime/server"
 	"github.com/parley-voice/parley/runtime/webhooks"
@@ -64,7 +66,7 @@ the next start.`, stderr)
 	if err != nil {
 		return err
 	}
-	closeWebhooks, err := startWebhooks(ctx, srv, file, log)
+	closeWebhooks, err := startWebhooks(ctx, srv, file, cfgs, log)
 	if err != nil {
 		return err
 	}
@@ -116,12 +118,17 @@ func loadServerConfig(path, dataDir, adminToken string) (*server.File, error) {
 // startWebhooks opens the webhook dispatcher when endpoints are configured,
 // feeds it every event, and mounts the admin API. The returned func closes it
 // after the server has drained, within queue.shutdown_timeout.
-func startWebhooks(ctx context.Context, srv *server.Server, file *server.File, log *slog.Logger) (func(), error) {
-	if len(file.Webhooks.Endpoints) == 0 {
+func startWebhooks(ctx context.Context, srv *server.Server, file *server.File, agentCfgs []*agents.Config, log *slog.Logger) (func(), error) {
+	cfg := file.Dispatch()
+	own, err := agentEndpoints(agentCfgs)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Endpoints = append(cfg.Endpoints, own...)
+	if len(cfg.Endpoints) == 0 {
 		log.Info("no webhook endpoints configured; events are not delivered anywhere (see --server-config)")
 		return func() {}, nil
 	}
-	cfg := file.Dispatch()
 	cfg.Logger = log
 	bus := srv.Bus()
 	cfg.OnPayloadRejected = func(ev *events.Event, pe *webhooks.PayloadTooLargeError) {
@@ -147,4 +154,19 @@ func startWebhooks(ctx context.Context, srv *server.Server, file *server.File, l
 			log.Error("webhook dispatcher shutdown", "err", err)
 		}
 	}, nil
+}
+
+// agentEndpoints collects the agents' own webhook endpoints (`webhooks:` in
+// an agent config), each limited to its agent's events.
+func agentEndpoints(cfgs []*agents.Config) ([]webhooks.Endpoint, error) {
+	var out []webhooks.Endpoint
+	var errs []error
+	for _, c := range cfgs {
+		eps, err := webhooks.AgentEndpoints(c.ID, c.Webhooks)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		out = append(out, eps...)
+	}
+	return out, errors.Join(errs...)
 }

@@ -172,3 +172,111 @@ webhooks:
 		t.Error("a secret appears in the logs")
 	}
 }
+
+// TestServeDeliversAnAgentsOwnWebhooks: an agent config's own `webhooks:`
+// endpoint, with no server config at all, gets that agent's events.
+func TestServeDeliversAnAgentsOwnWebhooks(t *testing.T) {
+	secret, err := signature.GenerateSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := receiver.NewVerifier([]string{secret.Encode()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan receiver.EventEnvelope, 1)
+	rcv := &http.Server{Handler: receiver.Middleware(v, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, _ := receiver.FromContext(r.Context())
+		if d.Event.EventType == "call.ended" {
+			select {
+			case ended <- d.Event:
+			default:
+			}
+		}
+	}))}
+	rln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = rcv.Serve(rln) }()
+	defer rcv.Close()
+
+	demo, err := os.ReadFile("../../configs/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	agentPath := filepath.Join(dir, "demo.yaml")
+	agent := string(demo) + fmt.Sprintf(`
+webhooks:
+  - id: demo-own
+    url: http://%s/hooks
+    allow_insecure_loopback: true
+    secrets: ["${TEST_AGENT_SECRET}"]
+    events: ["call.ended"]
+`, rln.Addr())
+	if err := os.WriteFile(agentPath, []byte(agent), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_AGENT_SECRET", secret.Encode())
+	t.Setenv("PARLEY_SERVER_CONFIG", "")
+	t.Setenv("PARLEY_ADMIN_TOKEN", "")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var out, errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--data-dir", filepath.Join(dir, "data"), "--log-level", "warn", agentPath}, &out, &errOut)
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready: %v\n%s", err, errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	started := make(chan string, 1)
+	cl, err := native.Dial(ctx, "ws://"+addr+"/v1/ws", nil, native.Control{Agent: "demo"},
+		native.ClientHandler{OnStarted: func(id string) { started <- id }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	callID := <-started
+	_ = cl.Hangup()
+	<-cl.Done()
+	select {
+	case e := <-ended:
+		if e.CallID != callID || e.AgentID != "demo" {
+			t.Fatalf("call.ended for call %s agent %s, want %s demo", e.CallID, e.AgentID, callID)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no call.ended delivered to the agent's endpoint\n%s", errOut.String())
+	}
+	// Without an admin token the admin API refuses everything.
+	resp, err := http.Get("http://" + addr + "/v1/admin/webhooks/endpoints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("admin API without a configured token: %d, want 403", resp.StatusCode)
+	}
+	stop()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d\n%s", code, errOut.String())
+	}
+}

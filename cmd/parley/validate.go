@@ -6,15 +6,30 @@ import (
 	"io"
 
 	"github.com/parley-voice/parley/agents"
+	"github.com/parley-voice/parley/runtime/server"
+	"github.com/parley-voice/parley/runtime/webhooks"
 )
 
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("validate", "FILE...", `
 Check agent config files: strict YAML (unknown keys are errors), environment
 interpolation, defaults and every validation rule. Each problem is reported with
-its file and line. Exits 1 if any file is invalid.`, stderr)
+its file and line. An agent's own webhook endpoints are checked too.
+--server-config also checks a server config file (queue, admin, webhook
+endpoints). Exits 1 if any file is invalid.`, stderr)
+	serverConfig := fs.String("server-config", "", "also check this server config file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *serverConfig != "" {
+		if _, err := server.LoadFile(*serverConfig); err != nil {
+			fmt.Fprintf(stdout, "✗ %s\n%s\n", *serverConfig, indent(err.Error()))
+			return fmt.Errorf("server config %s invalid", *serverConfig)
+		}
+		fmt.Fprintf(stdout, "✓ %s (server config)\n", *serverConfig)
+		if fs.NArg() == 0 {
+			return nil
+		}
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "parley validate: name at least one config file")
@@ -24,6 +39,9 @@ its file and line. Exits 1 if any file is invalid.`, stderr)
 	bad := 0
 	for _, p := range fs.Args() {
 		c, err := agents.Load(p)
+		if err == nil {
+			_, err = webhooks.AgentEndpoints(c.ID, c.Webhooks)
+		}
 		if err != nil {
 			bad++
 			fmt.Fprintf(stdout, "✗ %s\n%s\n", p, indent(err.Error()))

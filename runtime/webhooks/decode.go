@@ -135,3 +135,38 @@ func decodeStrictJSON(b []byte, v any, what string) error {
 	}
 	return nil
 }
+
+// AgentEndpoints decodes an agent config's own webhook endpoints (its
+// `webhooks:` list, already interpolated) strictly, as the endpoint config
+// would be, and limits each to the agent's events. An endpoint that names
+// other agents in `agents:` is an error. Errors carry the path
+// "agents[<id>].webhooks[i]".
+func AgentEndpoints(agentID string, raw []map[string]any) ([]Endpoint, error) {
+	var errs []error
+	out := make([]Endpoint, 0, len(raw))
+	for i, m := range raw {
+		at := fmt.Sprintf("agents[%s].webhooks[%d]", agentID, i)
+		b, err := yaml.Marshal(m)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", at, err))
+			continue
+		}
+		var ep Endpoint
+		if err := yaml.Unmarshal(b, &ep); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", at, err))
+			continue
+		}
+		for _, a := range ep.Agents {
+			if a != agentID {
+				errs = append(errs, fmt.Errorf("%s.agents: an agent's own endpoint takes only its events; %q is another agent (declare shared endpoints in the server config)", at, a))
+			}
+		}
+		ep.Agents = []string{agentID}
+		if err := ep.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", at, err))
+			continue
+		}
+		out = append(out, ep)
+	}
+	return out, errors.Join(errs...)
+}

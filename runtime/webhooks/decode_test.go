@@ -177,3 +177,27 @@ func TestDocExample(t *testing.T) {
 		t.Errorf("doc example differs from the defaults:\n got %s\nwant %s", got, want)
 	}
 }
+
+func TestAgentEndpoints(t *testing.T) {
+	raw := []map[string]any{{
+		"id": "dental-crm", "url": "https://crm.example.com/hook",
+		"secrets": []any{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, "events": []any{"call.*"},
+	}}
+	eps, err := AgentEndpoints("dental", raw)
+	if err != nil || len(eps) != 1 || eps[0].ID != "dental-crm" || len(eps[0].Agents) != 1 || eps[0].Agents[0] != "dental" {
+		t.Fatalf("%+v, %v", eps, err)
+	}
+	for _, c := range []struct {
+		m    map[string]any
+		want string
+	}{
+		{map[string]any{"id": "x", "url": "https://a.example.com", "secrets": []any{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, "time_out": "2s"}, "time_out"},
+		{map[string]any{"id": "x", "url": "http://a.example.com", "secrets": []any{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}, "https"},
+		{map[string]any{"id": "x", "url": "https://a.example.com", "secrets": []any{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, "agents": []any{"other"}}, "another agent"},
+	} {
+		_, err := AgentEndpoints("dental", []map[string]any{c.m})
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "agents[dental].webhooks[0]") {
+			t.Errorf("%v: error %v, want %q with its path", c.m, err, c.want)
+		}
+	}
+}
