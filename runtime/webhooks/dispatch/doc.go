@@ -5,15 +5,17 @@
 //
 // Layout in JetStream (all names start with the configured prefix, "PARLEY"):
 //
-//	stream PARLEY_EVENTS     parley.ev.<partition>          every accepted event, once (limits retention)
+//	stream PARLEY_EVENTS     parley.ev.<partition>.<agent>.<type>  every accepted event, once (limits retention)
 //	stream PARLEY_WH_RETRY   parley.wh.retry.<endpoint>     scheduled retries (work queue)
 //	stream PARLEY_WH_DLQ     parley.wh.dlq.<endpoint>       dead-lettered events (limits retention)
 //	stream PARLEY_WH_ATTEMPTS parley.wh.att.<endpoint>.<id> the attempt log (limits retention)
 //	kv     PARLEY_WH_STATE   <endpoint>                     endpoints disabled at run time (410, admin)
 //
-// Each endpoint has two durable pull consumers: wh_<endpoint> reads the events
-// stream (fan-out: every endpoint has its own cursor, so a slow or dead
-// endpoint never holds another back) and whr_<endpoint> reads its retries. A
+// Each endpoint has two durable pull consumers, on its own NATS connection:
+// wh_<endpoint> reads the events stream through subject filters built from
+// its agents and event globs (fan-out: every endpoint has its own cursor, so a
+// slow or dead endpoint never holds another back) and whr_<endpoint> reads
+// its retries. A
 // failed attempt is acknowledged and re-published to the retry stream with its
 // due time, so nothing waits in the delivery consumer (a message NAK'd with a
 // delay still counts against MaxAckPending; see ARCHITECTURE.md). Retries wait
