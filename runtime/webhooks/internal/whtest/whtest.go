@@ -69,6 +69,13 @@ func (c *Clock) Advance(d time.Duration) {
 	c.waiters = kept
 }
 
+// Waiters returns the number of pending timers.
+func (c *Clock) Waiters() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.waiters)
+}
+
 // Secret is the signing secret the test endpoints and Receiver share.
 const Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
