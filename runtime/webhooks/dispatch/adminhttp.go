@@ -226,6 +226,8 @@ func classifyAdminError(err error) *adminError {
 		return ae
 	case errors.Is(err, ErrUnknownEndpoint):
 		return &adminError{http.StatusNotFound, "unknown_endpoint", err.Error()}
+	case errors.Is(err, ErrDisabledInConfig):
+		return &adminError{http.StatusConflict, "disabled_in_config", err.Error()}
 	case errors.As(err, &tooBig):
 		return &adminError{http.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("request body larger than %d bytes", tooBig.Limit)}
@@ -365,10 +367,6 @@ func (a *adminAPI) enable(r *http.Request) (any, error) {
 		return nil, err
 	}
 	id := r.PathValue("id")
-	if e := a.d.byID[id]; e != nil && !e.ep.IsEnabled() {
-		return nil, &adminError{http.StatusConflict, "disabled_in_config",
-			fmt.Sprintf("endpoint %q is disabled in the config (enabled: false); change the config to enable it", id)}
-	}
 	if err := a.d.Enable(r.Context(), id); err != nil {
 		return nil, err
 	}

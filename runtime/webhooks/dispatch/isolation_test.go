@@ -91,7 +91,10 @@ func TestHealthyEndpointIsolatedFromDownAndSlowEndpoints(t *testing.T) {
 	a, b := pct(latA, 0.99), pct(latB, 0.99)
 	t.Logf("healthy endpoint, %d events at %d/s: alone p50 %v p99 %v max %v; with a down endpoint (%d backlog) and a 10s one: p50 %v p99 %v max %v; p99 ratio %.2f",
 		len(latA), isoRate, pct(latA, 0.5), a, latA[len(latA)-1], isoBacklog, pct(latB, 0.5), b, latB[len(latB)-1], float64(b)/float64(a))
-	if limit := time.Duration(isoRatio * float64(max(a, isoFloor))); max(b, isoFloor) > limit {
+	// The latency bound is checked without the race detector (make test runs
+	// this test a second time without -race); under it the test still checks
+	// that everything is delivered and isolated, and logs the ratio.
+	if limit := time.Duration(isoRatio * float64(max(a, isoFloor))); max(b, isoFloor) > limit && !raceDetector {
 		t.Errorf("healthy p99 with bad endpoints %v > %.2f × max(alone %v, floor %v) = %v", b, isoRatio, a, isoFloor, limit)
 	}
 	if healthy.BadSignatures() != 0 || alone.BadSignatures() != 0 {
