@@ -46,6 +46,16 @@ type Conn interface {
 	Close(reason string) error
 }
 
+// PlaybackTracker is optionally implemented by a Conn whose far end buffers
+// the agent's audio and reports what it has played (a carrier's marks).
+// ClearedUnheard returns how many samples, at Params.SampleRate, that were
+// written with WriteFrame before the last Clear were dropped by that Clear
+// without reaching the caller. A barge-in keeps in the history only what the
+// caller heard, so those samples count as not played.
+type PlaybackTracker interface {
+	ClearedUnheard() int
+}
+
 // Notifier is optionally implemented by a Conn that forwards call events to the
 // far end (the native WebSocket protocol sends transcripts to its client).
 type Notifier interface {

@@ -349,6 +349,22 @@ func (c *Call) confirmBargeIn(r *reply) {
 	for _, p := range progress {
 		unplayed[p.ID>>16] += p.TotalSamples - p.PlayedSamples
 	}
+	if pt, ok := c.conn.(PlaybackTracker); ok {
+		// The far end dropped what it had buffered: the latest written samples,
+		// counted back from the last sentence.
+		lost := pt.ClearedUnheard()
+		for i := len(r.sentences) - 1; i >= 0 && lost > 0; i-- {
+			s := r.sentences[i]
+			a := c.tts.audio[s.sid]
+			if a == nil {
+				continue
+			}
+			written := a.produced - unplayed[s.sid]
+			n := min(max(written, 0), lost)
+			unplayed[s.sid] += n
+			lost -= n
+		}
+	}
 	played := make(map[uint64]float64, len(r.sentences))
 	for _, s := range r.sentences {
 		a := c.tts.audio[s.sid]
