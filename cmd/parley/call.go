@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,15 +20,35 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error
 Call an agent on a running 'parley serve' as a simulated caller. Each LINE (or each
 line of --script) is spoken with espeak-ng over the native WebSocket protocol after
 the agent finishes its previous reply; what the agent says is printed, with its
-audio transcribed by PocketSphinx (constrained to --config's phrases when given).`, stderr)
+audio transcribed by PocketSphinx (constrained to --config's phrases when given).
+
+With --outbound the server places a real phone call instead: it asks its carrier
+(Twilio) to dial --to and connect the answered call to --agent; --campaign FILE
+calls every number in FILE (one per line) with --concurrency and --rate, printing
+progress. Both need the server's admin token.`, stderr)
 	url := fs.String("url", "ws://127.0.0.1:8080/v1/ws", "the server's WebSocket endpoint")
 	agent := fs.String("agent", "demo", "agent id to call")
 	script := fs.String("script", "", "file with one caller line per line")
 	token := fs.String("token", os.Getenv("PARLEY_AUTH_TOKEN"), "bearer token for the media endpoint")
 	from := fs.String("from", "+15550100", "caller number reported in call.started")
 	voice := fs.String("voice", "en-us+m3", "espeak-ng voice of the caller")
+	isOutbound := fs.Bool("outbound", false, "have the server place a phone call through its carrier to --to")
+	var to stringList
+	fs.Var(&to, "to", "with --outbound: the E.164 number to call")
+	campaign := fs.String("campaign", "", "with --outbound: a file of E.164 numbers, one per line, to call as a campaign")
+	concurrency := fs.Int("concurrency", 5, "with --campaign: calls in progress at once")
+	rate := fs.Float64("rate", 1, "with --campaign: new calls per second")
+	serverURL := fs.String("server", envOr("PARLEY_SERVER", "http://127.0.0.1:8080"), "with --outbound: the server's HTTP address")
+	adminToken := fs.String("admin-token", "", "with --outbound: the server's admin token (default $PARLEY_ADMIN_TOKEN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *isOutbound {
+		if *from == "+15550100" {
+			return errors.New("parley call --outbound: give --from, a number of your carrier account (E.164)")
+		}
+		return runOutbound(ctx, outboundFlags{server: *serverURL, token: cmp.Or(*adminToken, os.Getenv("PARLEY_ADMIN_TOKEN")),
+			agent: *agent, from: *from, to: to, campaign: *campaign, concurrency: *concurrency, rate: *rate}, stdout)
 	}
 	lines := fs.Args()
 	if *script != "" {
