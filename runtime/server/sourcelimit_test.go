@@ -1,0 +1,58 @@
+package server
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func TestSourceLimiter(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	l := NewSourceLimiter(2, 3)
+	l.now = func() time.Time { return now }
+	for i := range 3 {
+		if ok, _ := l.Allow("10.0.0.1"); !ok {
+			t.Fatalf("burst request %d refused", i)
+		}
+	}
+	ok, wait := l.Allow("10.0.0.1")
+	if ok || wait != 500*time.Millisecond {
+		t.Fatalf("over the burst: ok=%v wait=%s, want refused for 500ms", ok, wait)
+	}
+	if ok, _ := l.Allow("10.0.0.2"); !ok {
+		t.Fatal("another source was refused")
+	}
+	now = now.Add(500 * time.Millisecond)
+	if ok, _ := l.Allow("10.0.0.1"); !ok {
+		t.Fatal("refused after the wait")
+	}
+	now = now.Add(2 * time.Minute)
+	l.Allow("10.0.0.3")
+	if len(l.buckets) != 1 {
+		t.Fatalf("%d buckets after the idle ones refilled, want 1", len(l.buckets))
+	}
+
+	h := l.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	codes := map[int]int{}
+	for range 5 {
+		req := httptest.NewRequest("GET", "/v1/ws", nil)
+		req.RemoteAddr = "[2001:db8::1]:5000"
+		req.Header.Set("X-Forwarded-For", "1.2.3.4") // ignored
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		codes[rec.Code]++
+		if rec.Code == 429 && rec.Header().Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+	}
+	if codes[204] != 3 || codes[429] != 2 {
+		t.Fatalf("answers %v, want 3×204 then 2×429", codes)
+	}
+	// The same /64 shares a bucket.
+	req := httptest.NewRequest("GET", "/v1/ws", nil)
+	req.RemoteAddr = "[2001:db8::ffff]:1"
+	if sourceOf(req) != "2001:db8::/64" {
+		t.Fatalf("source %q", sourceOf(req))
+	}
+}
