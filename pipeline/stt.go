@@ -21,6 +21,10 @@ type STTConfig struct {
 	// Phrases the agent expects to hear at this point of the conversation; grammar
 	// based recognisers build their grammar from them, others may use them as hints.
 	Phrases []string
+	// Bandwidth is the highest frequency the audio really carries, in Hz: 4000
+	// for a phone call converted from 8 kHz to SampleRate; 0 means the full band
+	// (SampleRate/2). Recognisers whose models expect wideband speech adapt to it.
+	Bandwidth int
 }
 
 // STTStream receives audio for one call.

@@ -18,10 +18,10 @@ import (
 // outboundFlags are `parley call --outbound`'s settings.
 type outboundFlags struct {
 	server, token, agent, from string
-	to                          []string
-	campaign                    string
-	concurrency                 int
-	rate                        float64
+	to                         []string
+	campaign                   string
+	concurrency                int
+	rate                       float64
 }
 
 // runOutbound asks a running server to place a call through its carrier

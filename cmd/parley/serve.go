@@ -44,6 +44,8 @@ the next start.`, stderr)
 	serverConfig := fs.String("server-config", "", "server config file: data_dir, admin token, queue, webhook endpoints (default $PARLEY_SERVER_CONFIG)")
 	dataDir := fs.String("data-dir", "", "directory for the embedded queue's files (overrides data_dir)")
 	adminToken := fs.String("admin-token", "", "bearer token of the admin API (overrides admin.token; default $PARLEY_ADMIN_TOKEN)")
+	twilioToken := fs.String("twilio-auth-token", "", "Twilio auth token: X-Twilio-Signature is required on /v1/twilio/* (default $TWILIO_AUTH_TOKEN; docs/TWILIO.md)")
+	publicURL := fs.String("public-url", "", "base URL carriers reach this node at, e.g. https://parley.example.com (default: the request's Host)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -54,6 +56,9 @@ the next start.`, stderr)
 	if *token == "" {
 		*token = os.Getenv("PARLEY_AUTH_TOKEN")
 	}
+	if *twilioToken == "" {
+		*twilioToken = os.Getenv("TWILIO_AUTH_TOKEN")
+	}
 	cfgs, err := loadAgents(fs.Args())
 	if err != nil {
 		return err
@@ -62,7 +67,8 @@ the next start.`, stderr)
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{Agents: cfgs, Logger: log, MaxCalls: *maxCalls, AuthToken: *token})
+	srv, err := server.New(server.Config{Agents: cfgs, Logger: log, MaxCalls: *maxCalls, AuthToken: *token,
+		TwilioAuthToken: *twilioToken, PublicURL: *publicURL})
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,7 @@
 package sphinx
 
+import "github.com/parley-voice/parley/media/resample"
+
 // engine is one PocketSphinx decoder loaded with one grammar. It is used by one
 // goroutine at a time: whoever borrowed it from the pool.
 type engine interface {
@@ -37,4 +39,17 @@ func prime(e engine, pcm []int16) error {
 	}
 	_, _, err := e.endUtterance()
 	return err
+}
+
+// telephoneBand returns 16 kHz speech as a phone line carries it: through
+// 8 kHz and back, so only its band below 4 kHz is left.
+func telephoneBand(pcm []int16) ([]int16, error) {
+	if len(pcm) == 0 {
+		return nil, nil
+	}
+	p8, err := resample.Convert(pcm, SampleRate, 8000)
+	if err != nil {
+		return nil, err
+	}
+	return resample.Convert(p8, 8000, SampleRate)
 }

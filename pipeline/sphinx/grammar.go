@@ -14,7 +14,10 @@ import (
 // it: the JSGF text and the pronunciations of its words. Its pool state (idle
 // decoders, counts) belongs to the pool and is guarded by the pool's mutex.
 type grammar struct {
-	key     string
+	key string
+	// narrow grammars' decoders are primed with telephone-band speech, so
+	// that their cepstral mean starts where a phone call's audio is.
+	narrow  bool
 	phrases []string
 	jsgf    string
 	// prons lists every pronunciation of every word, base forms before their

@@ -21,12 +21,20 @@ func New(cfg Config) (*STT, error) {
 	}
 	probe.free()
 	modelDir := cfg.ModelDir
+	narrowPrime, err := telephoneBand(cfg.Prime)
+	if err != nil {
+		return nil, err
+	}
 	return newSTT(cfg, func(g *grammar) (engine, error) {
 		d, err := newPSDecoder(modelDir, g)
 		if err != nil {
 			return nil, fmt.Errorf("creating decoder for grammar %s: %w", g.key, err)
 		}
-		if err := prime(d, cfg.Prime); err != nil {
+		pr := cfg.Prime
+		if g.narrow {
+			pr = narrowPrime
+		}
+		if err := prime(d, pr); err != nil {
 			d.free()
 			return nil, fmt.Errorf("priming decoder for grammar %s: %w", g.key, err)
 		}

@@ -39,6 +39,7 @@ type stream struct {
 	samples     int  // samples in the current utterance
 	sinceCheck  int  // samples since the hypothesis was last looked at
 	lastPartial string
+	utterances  int // finished so far
 	// utt keeps the utterance's audio (up to maxQueued samples) for a second
 	// pass when the first finds no phrase; see finalize.
 	utt []int16
@@ -222,7 +223,16 @@ func (s *stream) finalize() {
 	res := pipeline.STTResult{Kind: pipeline.STTFinal, AudioDuration: s.duration()}
 	if s.dec != nil {
 		text, conf, err := s.dec.eng.endUtterance()
-		if err == nil && text == "" && s.lastPartial != "" && len(s.utt) > 0 {
+		if err == nil && s.g.narrow && s.utterances == 0 && len(s.utt) > 0 {
+			// A phone line's first utterance: the decoder's cepstral mean
+			// came from other audio and misleads even a non-empty result;
+			// the first pass has adapted it to this line, so decode again.
+			if t2, c2, err2 := redecode(s.dec.eng, s.utt); err2 != nil {
+				err = err2
+			} else if t2 != "" {
+				text, conf = t2, c2
+			}
+		} else if err == nil && text == "" && s.lastPartial != "" && len(s.utt) > 0 {
 			// The search heard words but reached no complete phrase. PocketSphinx's
 			// live cepstral normalisation adapts only at the end of an utterance,
 			// so a voice unlike the last one (typically a caller's first words) is
@@ -240,6 +250,7 @@ func (s *stream) finalize() {
 		s.dec = nil
 	}
 	s.sink(res)
+	s.utterances++
 	s.samples, s.sinceCheck, s.lastPartial, s.failed = 0, 0, "", false
 	if cap(s.utt) > keepUtterance {
 		s.utt = nil // one long utterance must not pin its buffer for the whole call

@@ -45,7 +45,7 @@ func (s *STT) NewStream(ctx context.Context, cfg pipeline.STTConfig, sink func(p
 	if sink == nil {
 		return nil, fmt.Errorf("sphinx: NewStream needs a result sink")
 	}
-	g, err := s.grammarFor(cfg.Phrases)
+	g, err := s.grammarFor(cfg.Phrases, cfg.Bandwidth > 0 && cfg.Bandwidth < narrowBand)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func (s *STT) NewStream(ctx context.Context, cfg pipeline.STTConfig, sink func(p
 // returns ErrNoPhrases or an *UnknownWordsError like NewStream would, so that
 // agent configs can be validated before a call needs them.
 func (s *STT) CheckPhrases(phrases []string) error {
-	g, err := s.grammarFor(phrases)
+	g, err := s.grammarFor(phrases, false)
 	if err != nil {
 		return err
 	}
@@ -68,13 +68,27 @@ func (s *STT) CheckPhrases(phrases []string) error {
 	return nil
 }
 
-func (s *STT) grammarFor(phrases []string) (*grammar, error) {
+// narrowBand: audio whose bandwidth is below this many Hz is telephone band.
+const narrowBand = 6000
+
+// grammarFor returns the pooled grammar of phrases; narrow ones (telephone
+// audio) have their own decoders, primed with telephone-band speech.
+func (s *STT) grammarFor(phrases []string, narrow bool) (*grammar, error) {
 	norm := normalizePhrases(phrases)
 	if len(norm) == 0 {
 		return nil, ErrNoPhrases
 	}
-	return s.pool.grammar(grammarKey(norm), func() (*grammar, error) {
-		return buildGrammar(norm, s.cfg.Dict, s.cfg.Sequences)
+	key := grammarKey(norm)
+	if narrow {
+		key += "|narrowband"
+	}
+	return s.pool.grammar(key, func() (*grammar, error) {
+		g, err := buildGrammar(norm, s.cfg.Dict, s.cfg.Sequences)
+		if g != nil {
+			g.narrow = narrow
+			g.key = key
+		}
+		return g, err
 	})
 }
 

@@ -68,7 +68,7 @@ func Start(ctx context.Context, a *Agent, p Params, conn Conn, bus *events.Bus, 
 	c.preroll.init(int(300 * time.Millisecond / media.FrameDuration))
 
 	c.stt, err = a.STT.NewStream(c.ctx, pipeline.STTConfig{
-		SampleRate: p.SampleRate, Language: cfg.Language, Phrases: a.Phrases,
+		SampleRate: p.SampleRate, Language: cfg.Language, Phrases: a.Phrases, Bandwidth: p.Bandwidth,
 	}, func(r pipeline.STTResult) { c.mb.post(msg{kind: msgSTT, ext: &msgExt{stt: r}}) })
 	if err != nil {
 		c.cancel()

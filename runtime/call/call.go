@@ -69,6 +69,10 @@ type Params struct {
 	Transport  string
 	From, To   string
 	SampleRate int
+	// Bandwidth is the highest frequency the caller's audio carries, in Hz:
+	// 4000 for phone transports, whose 8 kHz audio is converted to
+	// SampleRate; 0 means the full band. The STT adapts to it.
+	Bandwidth int
 	// Metadata is copied into call.started (custom parameters from the transport).
 	Metadata map[string]string
 	// Vars are per-call variables for prompt templates.

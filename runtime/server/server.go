@@ -41,6 +41,12 @@ type Config struct {
 	Providers *Providers
 	// CallOptions are passed to every call.
 	CallOptions call.Options
+	// TwilioAuthToken, when set, is required as X-Twilio-Signature on the Twilio
+	// voice webhook and media stream (runtime/server/twilio.go).
+	TwilioAuthToken string
+	// PublicURL is the base URL callers' carriers reach this node at, e.g.
+	// "https://parley.example.com"; empty: the request's Host.
+	PublicURL string
 }
 
 // Server runs agents and their calls.
@@ -133,6 +139,8 @@ func (s *Server) Agent(id string) (*call.Agent, bool) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/ws", s.ws)
+	mux.Handle("POST /v1/twilio/voice/{agent}", s.twilioVoice())
+	mux.Handle("GET /v1/twilio/media", s.twilioMedia())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
