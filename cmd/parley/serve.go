@@ -46,6 +46,8 @@ the next start.`, stderr)
 	adminToken := fs.String("admin-token", "", "bearer token of the admin API (overrides admin.token; default $PARLEY_ADMIN_TOKEN)")
 	twilioToken := fs.String("twilio-auth-token", "", "Twilio auth token: X-Twilio-Signature is required on /v1/twilio/* (default $TWILIO_AUTH_TOKEN; docs/TWILIO.md)")
 	publicURL := fs.String("public-url", "", "base URL carriers reach this node at, e.g. https://parley.example.com (default: the request's Host)")
+	twilioSID := fs.String("twilio-account-sid", "", "Twilio account SID, to place outbound calls (default $TWILIO_ACCOUNT_SID; needs --twilio-auth-token and --public-url)")
+	twilioAPI := fs.String("twilio-api-url", "https://api.twilio.com", "Twilio REST API base URL")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -58,6 +60,9 @@ the next start.`, stderr)
 	}
 	if *twilioToken == "" {
 		*twilioToken = os.Getenv("TWILIO_AUTH_TOKEN")
+	}
+	if *twilioSID == "" {
+		*twilioSID = os.Getenv("TWILIO_ACCOUNT_SID")
 	}
 	cfgs, err := loadAgents(fs.Args())
 	if err != nil {
@@ -72,6 +77,7 @@ the next start.`, stderr)
 	if err != nil {
 		return err
 	}
+	mountOutbound(srv, file.Admin.Token, *twilioSID, *twilioToken, *twilioAPI, *publicURL, log)
 	closeWebhooks, err := startWebhooks(ctx, srv, file, cfgs, log)
 	if err != nil {
 		return err

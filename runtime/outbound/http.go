@@ -164,3 +164,33 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg, "code": code})
 }
+
+// TwilioStatusHandler receives Twilio's call status callbacks (the
+// StatusCallback the Twilio dialer sets: form fields CallSid, CallStatus …)
+// and frees a campaign's slot when a call ends. validate checks
+// X-Twilio-Signature; a failing request gets 403.
+func TwilioStatusHandler(m *Manager, validate func(*http.Request) error, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if validate != nil {
+			if err := validate(r); err != nil {
+				log.Warn("twilio status callback refused", "err", err, "remote", r.RemoteAddr)
+				http.Error(w, "invalid signature", http.StatusForbidden)
+				return
+			}
+		}
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		sid, status := r.PostForm.Get("CallSid"), r.PostForm.Get("CallStatus")
+		switch status {
+		case "completed", "busy", "no-answer", "failed", "canceled":
+			m.Finished(sid, status)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

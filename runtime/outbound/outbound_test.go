@@ -359,3 +359,61 @@ func TestHTTPAPI(t *testing.T) {
 		t.Errorf("no admin token configured: %d", resp.StatusCode)
 	}
 }
+
+func TestTwilioStatusCallbackEndsTheCall(t *testing.T) {
+	d := &recordingDialer{}
+	m := &Manager{Dialer: d}
+	var checked atomic.Int32
+	validate := func(r *http.Request) error {
+		checked.Add(1)
+		if r.Header.Get("X-Twilio-Signature") != "good" {
+			return errors.New("bad signature")
+		}
+		return nil
+	}
+	srv := httptest.NewServer(TwilioStatusHandler(m, validate, nil))
+	defer srv.Close()
+	st, err := m.StartCampaign(CampaignRequest{Agent: "demo", From: "+15017122661", Numbers: []string{"+15550100001"}, Rate: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(sig, status string) int {
+		form := url.Values{"CallSid": {"CA0001"}, "CallStatus": {status}, "AccountSid": {testSID}}
+		req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		cur, _ := m.Campaign(st.ID)
+		if cur.Calls[0].Status == "placed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("call never placed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if code := post("forged", "completed"); code != 403 {
+		t.Fatalf("forged callback: %d", code)
+	}
+	if code := post("good", "ringing"); code != 204 {
+		t.Fatalf("ringing: %d", code)
+	}
+	if cur, _ := m.Campaign(st.ID); cur.Calls[0].Status != "placed" {
+		t.Fatalf("a ringing callback ended the call: %+v", cur.Calls[0])
+	}
+	if code := post("good", "no-answer"); code != 204 {
+		t.Fatalf("no-answer: %d", code)
+	}
+	end := waitCampaign(t, m, st.ID)
+	if end.Calls[0].Status != "no-answer" || checked.Load() != 3 {
+		t.Fatalf("after the callback: %+v (signature checked %d times)", end.Calls[0], checked.Load())
+	}
+}
