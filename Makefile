@@ -2,7 +2,7 @@
 # Both install what they need on a fresh Debian machine with Go.
 
 GO        ?= go
-DEB_PKGS  := espeak-ng libespeak-ng-dev pocketsphinx-en-us libpocketsphinx-dev pkg-config gcc
+DEB_PKGS  := espeak-ng libespeak-ng-dev pocketsphinx-en-us libpocketsphinx-dev pkg-config gcc chromium
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_FLAGS ?= -race -timeout 12m
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/parley-voice/parley/agents"
 	"github.com/parley-voice/parley/media/native"
+	"github.com/parley-voice/parley/media/webrtc"
 	"github.com/parley-voice/parley/plugins"
 	"github.com/parley-voice/parley/runtime/call"
 	"github.com/parley-voice/parley/runtime/events"
@@ -41,6 +42,8 @@ type Config struct {
 	Providers *Providers
 	// CallOptions are passed to every call.
 	CallOptions call.Options
+	// WebRTC configures browser calls and the page at / (runtime/server/webrtc.go).
+	WebRTC WebRTCConfig
 	// TwilioAuthToken, when set, is required as X-Twilio-Signature on the Twilio
 	// voice webhook and media stream (runtime/server/twilio.go).
 	TwilioAuthToken string
@@ -146,6 +149,9 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.HandleFunc("GET /v1/agents", s.listAgents)
+	mux.Handle("POST /v1/webrtc/{agent}", s.webrtcHandler())
+	mux.HandleFunc("GET /v1/webrtc/token", s.mintWebRTCToken)
+	mux.HandleFunc("GET /{$}", webrtc.Page)
 	for pattern, h := range s.routes {
 		mux.Handle(pattern, h)
 	}
