@@ -47,6 +47,11 @@ type Config struct {
 	// TwilioAuthToken, when set, is required as X-Twilio-Signature on the Twilio
 	// voice webhook and media stream (runtime/server/twilio.go).
 	TwilioAuthToken string
+	// ConnRate and ConnBurst limit new media connections (and WebRTC offers)
+	// per source address: ConnRate a second on average, ConnBurst at once
+	// (defaults 10 and 20; a negative ConnRate turns the limit off).
+	ConnRate  float64
+	ConnBurst int
 	// PublicURL is the base URL callers' carriers reach this node at, e.g.
 	// "https://parley.example.com"; empty: the request's Host.
 	PublicURL string
@@ -82,6 +87,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxCalls <= 0 {
 		cfg.MaxCalls = 1000
+	}
+	if cfg.ConnRate == 0 {
+		cfg.ConnRate = 10
+	}
+	if cfg.ConnBurst <= 0 {
+		cfg.ConnBurst = 20
 	}
 	if cfg.Providers == nil {
 		cfg.Providers = &Providers{}
@@ -141,15 +152,21 @@ func (s *Server) Agent(id string) (*call.Agent, bool) {
 // Handler returns the HTTP routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /v1/ws", s.ws)
-	mux.Handle("POST /v1/twilio/voice/{agent}", s.twilioVoice())
-	mux.Handle("GET /v1/twilio/media", s.twilioMedia())
+	// New media connections are limited per source, so that a flood from one
+	// host is refused (429) while other callers go on.
+	limit := func(h http.Handler) http.Handler { return h }
+	if s.cfg.ConnRate > 0 {
+		limit = NewSourceLimiter(s.cfg.ConnRate, s.cfg.ConnBurst).Middleware
+	}
+	mux.Handle("GET /v1/ws", limit(s.ws))
+	mux.Handle("POST /v1/twilio/voice/{agent}", limit(s.twilioVoice()))
+	mux.Handle("GET /v1/twilio/media", limit(s.twilioMedia()))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.HandleFunc("GET /v1/agents", s.listAgents)
-	mux.Handle("POST /v1/webrtc/{agent}", s.webrtcHandler())
+	mux.Handle("POST /v1/webrtc/{agent}", limit(s.webrtcHandler()))
 	mux.HandleFunc("GET /v1/webrtc/token", s.mintWebRTCToken)
 	mux.HandleFunc("GET /{$}", webrtc.Page)
 	for pattern, h := range s.routes {

@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+
+	"github.com/parley-voice/parley/media/native"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -54,5 +56,32 @@ func TestSourceLimiter(t *testing.T) {
 	req.RemoteAddr = "[2001:db8::ffff]:1"
 	if sourceOf(req) != "2001:db8::/64" {
 		t.Fatalf("source %q", sourceOf(req))
+	}
+}
+
+// A flood of connection attempts from one address is refused with 429 while
+// another address still gets through, on the server's own routes.
+func TestServerLimitsNewConnectionsPerSource(t *testing.T) {
+	s := &Server{cfg: Config{ConnRate: 1, ConnBurst: 5}}
+	s.ws = &native.Handler{} // requests below are not WebSocket upgrades: it answers 400
+	h := s.Handler()
+	send := func(addr string) int {
+		req := httptest.NewRequest("GET", "/v1/ws", nil)
+		req.RemoteAddr = addr
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	refused := 0
+	for range 30 {
+		if send("203.0.113.7:40000") == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused != 25 {
+		t.Fatalf("%d of 30 flood attempts refused, want 25 (burst 5)", refused)
+	}
+	if code := send("198.51.100.2:40000"); code == http.StatusTooManyRequests {
+		t.Fatalf("another source got %d during the flood", code)
 	}
 }
