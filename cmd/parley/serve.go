@@ -36,7 +36,7 @@ queue.shutdown_timeout to finish, and whatever is not delivered stays queued for
 the next start.`, stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (host:port)")
 	maxCalls := fs.Int("max-calls", 1000, "refuse new calls beyond this many live ones")
-	connRate := fs.Float64("conn-rate", 10, "new media connections allowed per second from one source address (429 beyond; negative: no limit)")
+	connRate := fs.Float64("conn-rate", 10, "new media connections allowed per second from one source address (429 beyond; loopback, e.g. a reverse proxy, is not limited; negative: no limit)")
 	connBurst := fs.Int("conn-burst", 20, "new media connections one source may open at once")
 	token := fs.String("auth-token", "", "require this bearer token on media endpoints (default $PARLEY_AUTH_TOKEN)")
 	printEvents := fs.String("events", "", "print events as JSON lines to stdout; a comma-separated list of globs, e.g. 'call.*,speech.transcribed' or '*'")

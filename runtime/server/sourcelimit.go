@@ -86,8 +86,14 @@ func sourceOf(r *http.Request) string {
 }
 
 // Middleware answers 429 with Retry-After to a source over its rate.
+// Loopback peers are not limited: they are a reverse proxy (which has every
+// caller's address and limits them itself) or local tools and tests.
 func (l *SourceLimiter) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isLoopback(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		if ok, wait := l.Allow(sourceOf(r)); !ok {
 			secs := int(math.Ceil(wait.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
@@ -98,4 +104,13 @@ func (l *SourceLimiter) Middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func isLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -51,6 +51,16 @@ func TestSourceLimiter(t *testing.T) {
 	if codes[204] != 3 || codes[429] != 2 {
 		t.Fatalf("answers %v, want 3×204 then 2×429", codes)
 	}
+	// Loopback (a local reverse proxy) is not limited.
+	for range 10 {
+		req := httptest.NewRequest("GET", "/v1/ws", nil)
+		req.RemoteAddr = "127.0.0.1:5000"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code == 429 {
+			t.Fatal("loopback peer limited")
+		}
+	}
 	// The same /64 shares a bucket.
 	req := httptest.NewRequest("GET", "/v1/ws", nil)
 	req.RemoteAddr = "[2001:db8::ffff]:1"
