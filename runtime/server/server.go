@@ -161,6 +161,13 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/ws", limit(s.ws))
 	mux.Handle("POST /v1/twilio/voice/{agent}", limit(s.twilioVoice()))
 	mux.Handle("GET /v1/twilio/media", limit(s.twilioMedia()))
+	for _, c := range []struct {
+		name string
+		h    http.Handler
+	}{{"telnyx", s.telnyxMedia()}, {"vonage", s.vonageMedia()}, {"plivo", s.plivoMedia()}} {
+		mux.Handle("GET /v1/"+c.name+"/media/{agent}", limit(c.h))
+		mux.Handle("GET /v1/"+c.name+"/media", limit(c.h))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
