@@ -63,7 +63,15 @@ func TestCarrierMediaRoutes(t *testing.T) {
 			if p["transport"] != c.carrier || p["from"] != c.from || started.AgentID != "test" {
 				t.Errorf("call.started %+v", p)
 			}
+			// A clean close handshake, as the carrier does when the caller hangs up:
+			// close frame, then wait for the server's before dropping the socket.
 			_ = ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"))
+			_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+			for {
+				if _, _, err := ws.ReadMessage(); err != nil {
+					break
+				}
+			}
 			ws.Close()
 			if r := ts.endReason(started.CallID); r != "caller_hangup" {
 				t.Errorf("call ended with %q, want caller_hangup", r)
