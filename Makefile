@@ -2,7 +2,7 @@
 # Both install what they need on a fresh Debian machine with Go.
 
 GO        ?= go
-DEB_PKGS  := espeak-ng libespeak-ng-dev pocketsphinx-en-us libpocketsphinx-dev pkg-config gcc chromium
+DEB_PKGS  := espeak-ng libespeak-ng-dev pocketsphinx-en-us libpocketsphinx-dev libopus-dev libopusfile-dev pkg-config gcc chromium
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_FLAGS ?= -race -timeout 12m
 
@@ -13,7 +13,7 @@ all: build
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-deps: ## install Debian packages (espeak-ng, PocketSphinx) and Go modules when missing
+deps: ## install Debian packages (espeak-ng, PocketSphinx, libopus, chromium) and Go modules when missing
 	@missing=""; for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \

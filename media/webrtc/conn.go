@@ -10,16 +10,11 @@ import (
 	pmedia "github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/parley-voice/parley/media"
-	"github.com/parley-voice/parley/media/codec"
-	"github.com/parley-voice/parley/media/resample"
 	"github.com/parley-voice/parley/runtime/events"
 )
 
 // SampleRate is the rate of the PCM the call exchanges with a Conn.
 const SampleRate = 16000
-
-// wireRate is the RTP clock of PCMU.
-const wireRate = 8000
 
 // flushTimeout bounds how long Close waits for queued events (call.ended) to
 // leave on the data channel before it closes the peer connection.
@@ -55,18 +50,17 @@ type Conn struct {
 	writer  sync.WaitGroup
 
 	// Used only by WriteFrame (the call's player goroutine).
-	down   *resample.Resampler
-	pcm8k  []int16
-	ulaw   []byte
-	frames atomic.Uint64
+	codec   *wireCodec // of the agent's audio
+	enc     audioEncoder
+	payload []byte
+	frames  atomic.Uint64
 
 	droppedEvents atomic.Uint64
 	timers        []*time.Timer // stopped by Close; set before the call starts
 }
 
-func newConn(pc *pion.PeerConnection, track *pion.TrackLocalStaticSample, log *slog.Logger) *Conn {
-	down, _ := resample.New(SampleRate, wireRate) // fixed, valid rates
-	c := &Conn{pc: pc, track: track, down: down,
+func newConn(pc *pion.PeerConnection, track *pion.TrackLocalStaticSample, wc *wireCodec, enc audioEncoder, log *slog.Logger) *Conn {
+	c := &Conn{pc: pc, track: track, codec: wc, enc: enc,
 		dcOpen: make(chan struct{}), connected: make(chan struct{}), done: make(chan struct{}),
 		ctrl: make(chan []byte, 512)}
 	c.log.Store(log)
@@ -76,7 +70,8 @@ func newConn(pc *pion.PeerConnection, track *pion.TrackLocalStaticSample, log *s
 }
 
 // WriteFrame sends one 20 ms frame of agent audio (PCM16 at 16 kHz) as one
-// PCMU RTP packet. The call's player paces frames in real time.
+// RTP packet of the negotiated codec (Opus or PCMU). The call's player paces
+// frames in real time.
 func (c *Conn) WriteFrame(pcm []int16) error {
 	select {
 	case <-c.connected:
@@ -88,15 +83,12 @@ func (c *Conn) WriteFrame(pcm []int16) error {
 		return ErrClosed
 	default:
 	}
-	c.pcm8k = c.down.Process(c.pcm8k[:0], pcm)
-	if want := len(pcm) * wireRate / SampleRate; len(c.pcm8k) < want && c.frames.Load() == 0 {
-		// The filter holds back its first few samples: start with that much
-		// silence, so every packet carries a full frame.
-		c.pcm8k = append(make([]int16, want-len(c.pcm8k), want), c.pcm8k...)
+	var err error
+	if c.payload, err = c.enc.encode(c.payload[:0], pcm); err != nil {
+		return err
 	}
-	c.ulaw = codec.EncodeMulaw(c.ulaw[:0], c.pcm8k)
 	// WriteSample copies the payload into its packets before returning.
-	if err := c.track.WriteSample(pmedia.Sample{Data: c.ulaw, Duration: media.DurationOf(len(pcm), SampleRate)}); err != nil {
+	if err := c.track.WriteSample(pmedia.Sample{Data: c.payload, Duration: media.DurationOf(len(pcm), SampleRate)}); err != nil {
 		return err
 	}
 	c.frames.Add(1)
@@ -139,7 +131,7 @@ func (c *Conn) Close(reason string) error {
 			c.log.Load().Debug("closing peer connection", "err", err)
 		}
 		c.readers.Wait()
-		c.log.Load().Debug("webrtc connection closed", "reason", reason, "frames_out", c.frames.Load(),
+		c.log.Load().Debug("webrtc connection closed", "reason", reason, "codec", c.codec.name(), "frames_out", c.frames.Load(),
 			"dropped_events", c.droppedEvents.Load())
 	})
 	return nil
@@ -215,6 +207,10 @@ func (c *Conn) setDataChannel(dc *pion.DataChannel) bool {
 func (c *Conn) dataChannelOpen() {
 	c.openOnce.Do(func() { close(c.dcOpen) })
 }
+
+// Codec reports the codec of the agent's audio, as SDP names it ("opus/48000"
+// or "PCMU/8000").
+func (c *Conn) Codec() string { return c.codec.name() }
 
 // FramesOut reports how many frames of agent audio were sent.
 func (c *Conn) FramesOut() uint64 { return c.frames.Load() }

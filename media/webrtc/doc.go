@@ -5,9 +5,10 @@
 // data channel named "events" that carries the call's events to the page and
 // the page's hang-up and playback reports back.
 //
-// Audio is G.711 μ-law (PCMU, 8 kHz, payload type 0), which every WebRTC
-// endpoint must support (RFC 7874); the call itself runs at 16 kHz, so audio is
-// resampled both ways. The package also embeds the small talk-to-an-agent page
+// Audio is Opus (payload type 111, encoded and decoded at the call's 16 kHz
+// through libopus, in cgo builds) when the browser offers it, else G.711
+// μ-law (PCMU, 8 kHz, payload type 0), which every WebRTC endpoint must
+// support (RFC 7874) and which is resampled 8↔16 kHz. The package also embeds the small talk-to-an-agent page
 // that parley serve shows at /.
 //
 // Reconnect policy: there is no ICE restart. A peer connection that ICE reports

@@ -98,16 +98,17 @@ func orDefault[T int64 | time.Duration](v, def T) T {
 }
 
 // buildAPI makes the pion API every peer connection of this handler shares:
-// PCMU only, default interceptors (RTCP reports, NACK), no mDNS.
+// Opus (when built in) then PCMU, default interceptors (RTCP reports, NACK),
+// no mDNS. The registration order is the preference the answer states, so a
+// browser that offered both sends Opus.
 func (h *Handler) buildAPI() (*pion.API, error) {
 	h.once.Do(func() {
 		m := &pion.MediaEngine{}
-		if err := m.RegisterCodec(pion.RTPCodecParameters{
-			RTPCodecCapability: pion.RTPCodecCapability{MimeType: pion.MimeTypePCMU, ClockRate: wireRate},
-			PayloadType:        0,
-		}, pion.RTPCodecTypeAudio); err != nil {
-			h.apiErr = fmt.Errorf("registering PCMU: %w", err)
-			return
+		for _, wc := range wireCodecs() {
+			if err := m.RegisterCodec(wc.params, pion.RTPCodecTypeAudio); err != nil {
+				h.apiErr = fmt.Errorf("registering %s: %w", wc.name(), err)
+				return
+			}
 		}
 		reg := &interceptor.Registry{}
 		if err := pion.RegisterDefaultInterceptors(m, reg); err != nil {
@@ -171,7 +172,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	offer, status, code, err := h.readOffer(w, r)
+	offer, wc, status, code, err := h.readOffer(w, r)
 	if err != nil {
 		httpError(w, status, code, err.Error())
 		return
@@ -182,7 +183,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusInternalServerError, "internal", "WebRTC is not available on this server")
 		return
 	}
-	answer, conn, sess, err := h.negotiate(r.Context(), api, offer, log)
+	answer, conn, sess, err := h.negotiate(r.Context(), api, offer, wc, log)
 	if err != nil {
 		var bad *badOfferError
 		if errors.As(err, &bad) {
@@ -201,6 +202,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.log.Store(log.With("call_id", call.ID()))
+	conn.log.Load().Info("webrtc call answered", "codec", wc.name())
 	sess.bind(call)
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("X-Parley-Call-Id", call.ID())
@@ -208,26 +210,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, answer)
 }
 
-// readOffer reads and checks the SDP offer: content type, size, read deadline.
-func (h *Handler) readOffer(w http.ResponseWriter, r *http.Request) (string, int, string, error) {
+// readOffer reads and checks the SDP offer (content type, size, read
+// deadline) and picks the codec of the agent's audio.
+func (h *Handler) readOffer(w http.ResponseWriter, r *http.Request) (string, *wireCodec, int, string, error) {
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/sdp" {
-		return "", http.StatusUnsupportedMediaType, "unsupported_media_type",
+		return "", nil, http.StatusUnsupportedMediaType, "unsupported_media_type",
 			fmt.Errorf("the offer must be sent as Content-Type: application/sdp, got %q", r.Header.Get("Content-Type"))
 	}
 	limit := orDefault(h.MaxOfferBytes, 64<<10)
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(orDefault(h.ReadTimeout, 10*time.Second)))
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return "", http.StatusBadRequest, "bad_request", fmt.Errorf("reading the offer: %w", err)
+		return "", nil, http.StatusBadRequest, "bad_request", fmt.Errorf("reading the offer: %w", err)
 	}
 	if int64(len(body)) > limit {
-		return "", http.StatusRequestEntityTooLarge, "offer_too_large",
+		return "", nil, http.StatusRequestEntityTooLarge, "offer_too_large",
 			fmt.Errorf("%w: offers are limited to %d bytes", ErrOfferTooLarge, limit)
 	}
-	if err := CheckOffer(body); err != nil {
-		return "", http.StatusBadRequest, "bad_offer", err
+	wc, err := offerCodec(body)
+	if err != nil {
+		return "", nil, http.StatusBadRequest, "bad_offer", err
 	}
-	return string(body), 0, "", nil
+	return string(body), wc, 0, "", nil
 }
 
 type badOfferError struct{ err error }
@@ -235,8 +239,9 @@ type badOfferError struct{ err error }
 func (e *badOfferError) Error() string { return e.err.Error() }
 func (e *badOfferError) Unwrap() error { return e.err }
 
-// negotiate builds the peer connection for offer and returns the complete answer.
-func (h *Handler) negotiate(ctx context.Context, api *pion.API, offer string, log *slog.Logger) (string, *Conn, *session, error) {
+// negotiate builds the peer connection for offer, with the agent's audio in
+// codec wc, and returns the complete answer.
+func (h *Handler) negotiate(ctx context.Context, api *pion.API, offer string, wc *wireCodec, log *slog.Logger) (string, *Conn, *session, error) {
 	cfg := pion.Configuration{}
 	if len(h.ICEServers) > 0 {
 		cfg.ICEServers = []pion.ICEServer{{URLs: h.ICEServers}}
@@ -245,7 +250,12 @@ func (h *Handler) negotiate(ctx context.Context, api *pion.API, offer string, lo
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("creating peer connection: %w", err)
 	}
-	track, err := pion.NewTrackLocalStaticSample(pion.RTPCodecCapability{MimeType: pion.MimeTypePCMU, ClockRate: wireRate}, "audio", "parley")
+	enc, err := wc.newEncoder()
+	if err != nil {
+		_ = pc.Close()
+		return "", nil, nil, err
+	}
+	track, err := pion.NewTrackLocalStaticSample(wc.params.RTPCodecCapability, "audio", "parley")
 	if err != nil {
 		_ = pc.Close()
 		return "", nil, nil, fmt.Errorf("creating audio track: %w", err)
@@ -255,7 +265,7 @@ func (h *Handler) negotiate(ctx context.Context, api *pion.API, offer string, lo
 		_ = pc.Close()
 		return "", nil, nil, fmt.Errorf("adding audio track: %w", err)
 	}
-	conn := newConn(pc, track, log)
+	conn := newConn(pc, track, wc, enc, log)
 	sess := newSession(h, conn, log)
 	sess.wire(sender)
 	fail := func(err error) (string, *Conn, *session, error) {
@@ -286,33 +296,44 @@ func (h *Handler) negotiate(ctx context.Context, api *pion.API, offer string, lo
 }
 
 // CheckOffer checks that b is an SDP offer with an audio section that offers
-// PCMU, the codec this transport speaks, so a useless offer is refused with a
-// clear message before any peer connection is built.
+// a codec this transport speaks (Opus when built in, PCMU), so a useless
+// offer is refused with a clear message before any peer connection is built.
 func CheckOffer(b []byte) error {
+	_, err := offerCodec(b)
+	return err
+}
+
+// offerCodec checks the offer as CheckOffer does and picks the codec of the
+// agent's audio: the most preferred of wireCodecs that the offer has.
+func offerCodec(b []byte) (*wireCodec, error) {
 	desc := pion.SessionDescription{Type: pion.SDPTypeOffer, SDP: string(b)}
 	sd, err := desc.Unmarshal()
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadOffer, err)
+		return nil, fmt.Errorf("%w: %v", ErrBadOffer, err)
 	}
+	var formats, rtpmaps []string
 	audio := false
 	for _, m := range sd.MediaDescriptions {
 		if m.MediaName.Media != "audio" {
 			continue
 		}
 		audio = true
-		for _, f := range m.MediaName.Formats {
-			if f == "0" {
-				return nil
-			}
-		}
+		formats = append(formats, m.MediaName.Formats...)
 		for _, a := range m.Attributes {
-			if a.Key == "rtpmap" && strings.Contains(strings.ToUpper(a.Value), " PCMU/8000") {
-				return nil
+			if a.Key == "rtpmap" {
+				rtpmaps = append(rtpmaps, a.Value)
 			}
 		}
 	}
 	if !audio {
-		return fmt.Errorf("%w: no audio section (add a microphone track before creating the offer)", ErrBadOffer)
+		return nil, fmt.Errorf("%w: no audio section (add a microphone track before creating the offer)", ErrBadOffer)
 	}
-	return fmt.Errorf("%w: the audio section does not offer PCMU/8000, the codec this server speaks", ErrBadOffer)
+	var names []string
+	for _, wc := range wireCodecs() {
+		if wc.offeredIn(formats, rtpmaps) {
+			return wc, nil
+		}
+		names = append(names, wc.name())
+	}
+	return nil, fmt.Errorf("%w: the audio section offers none of %s, the codecs this server speaks", ErrBadOffer, strings.Join(names, ", "))
 }

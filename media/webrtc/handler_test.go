@@ -34,7 +34,7 @@ func TestCallBothWays(t *testing.T) {
 	cl.accept(t, answer)
 
 	// Caller audio: 8 kHz tone in, 20 ms frames of 16 kHz PCM out to the call.
-	cl.speak(50)
+	cl.speak(50, 440)
 	var loud int
 	for range 40 {
 		fr := within(t, call.audio, 5*time.Second, "caller frame")
@@ -147,6 +147,9 @@ func TestNeverConnectsEndsCall(t *testing.T) {
 const noAudioOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" +
 	"m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"
 
+const g722OnlyOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" +
+	"m=audio 9 UDP/TLS/RTP/SAVPF 9\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:9 G722/8000\r\n"
+
 const opusOnlyOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" +
 	"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\n"
 
@@ -189,7 +192,7 @@ func TestRefusals(t *testing.T) {
 		{"too large", "demo", "application/sdp", offer + strings.Repeat("a=x\r\n", 4000), good, 413, "offer_too_large", "limited to 8192 bytes"},
 		{"garbage", "demo", "application/sdp", "hello", good, 400, "bad_offer", "invalid SDP offer"},
 		{"no audio", "demo", "application/sdp", noAudioOffer, good, 400, "bad_offer", "no audio section"},
-		{"opus only", "demo", "application/sdp", opusOnlyOffer, good, 400, "bad_offer", "does not offer PCMU"},
+		{"g722 only", "demo", "application/sdp", g722OnlyOffer, good, 400, "bad_offer", "offers none of"},
 		{"capacity", "full", "application/sdp", offer, good, 503, "capacity", "limit of 1 concurrent calls"},
 	}
 	for _, tc := range cases {

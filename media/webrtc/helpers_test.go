@@ -116,9 +116,28 @@ func (f *fixture) post(t *testing.T, agent, contentType, body string, header htt
 	return res, string(b)
 }
 
-// client is a browser stand-in: a pion peer that offers PCMU and an events
-// data channel, like the page does.
+// clientCodec is a codec the browser stand-in offers, with its encoding of
+// the microphone (mono PCM at rate) and its decoding of the agent's audio.
+type clientCodec struct {
+	params pion.RTPCodecParameters
+	rate   int
+	encode func(pcm []int16) []byte
+	decode func(payload []byte) []int16
+}
+
+var pcmuClient = &clientCodec{
+	params: pion.RTPCodecParameters{
+		RTPCodecCapability: pion.RTPCodecCapability{MimeType: pion.MimeTypePCMU, ClockRate: 8000}, PayloadType: 0,
+	},
+	rate:   8000,
+	encode: func(pcm []int16) []byte { return codec.EncodeMulaw(nil, pcm) },
+	decode: func(p []byte) []int16 { return codec.DecodeMulaw(nil, p) },
+}
+
+// client is a browser stand-in: a pion peer that offers its codecs (PCMU
+// unless told otherwise) and an events data channel, like the page does.
 type client struct {
+	codec    *clientCodec // of the microphone track: the first offered
 	pc       *pion.PeerConnection
 	track    *pion.TrackLocalStaticSample
 	dc       *pion.DataChannel
@@ -128,13 +147,16 @@ type client struct {
 	wg       sync.WaitGroup
 }
 
-func newClient(t *testing.T) *client {
+func newClient(t *testing.T, codecs ...*clientCodec) *client {
 	t.Helper()
+	if len(codecs) == 0 {
+		codecs = []*clientCodec{pcmuClient}
+	}
 	m := &pion.MediaEngine{}
-	if err := m.RegisterCodec(pion.RTPCodecParameters{
-		RTPCodecCapability: pion.RTPCodecCapability{MimeType: pion.MimeTypePCMU, ClockRate: 8000}, PayloadType: 0,
-	}, pion.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
+	for _, cc := range codecs {
+		if err := m.RegisterCodec(cc.params, pion.RTPCodecTypeAudio); err != nil {
+			t.Fatal(err)
+		}
 	}
 	se := pion.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
@@ -143,8 +165,8 @@ func newClient(t *testing.T) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &client{pc: pc, open: make(chan struct{}), messages: make(chan map[string]any, 100), packets: make(chan *rtp.Packet, 2000)}
-	c.track, _ = pion.NewTrackLocalStaticSample(pion.RTPCodecCapability{MimeType: pion.MimeTypePCMU, ClockRate: 8000}, "mic", "client")
+	c := &client{codec: codecs[0], pc: pc, open: make(chan struct{}), messages: make(chan map[string]any, 100), packets: make(chan *rtp.Packet, 2000)}
+	c.track, _ = pion.NewTrackLocalStaticSample(c.codec.params.RTPCodecCapability, "mic", "client")
 	if _, err := pc.AddTrack(c.track); err != nil {
 		t.Fatal(err)
 	}
@@ -196,17 +218,17 @@ func (c *client) accept(t *testing.T, answer string) {
 	}
 }
 
-// speak sends n 20 ms frames of a 440 Hz tone as PCMU.
-func (c *client) speak(n int) {
+// speak sends n 20 ms frames of a tone of hz in the microphone's codec.
+func (c *client) speak(n int, hz float64) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		pcm := make([]int16, 160)
+		pcm := make([]int16, c.codec.rate/50)
 		for i := range n {
 			for j := range pcm {
-				pcm[j] = int16(8000 * math.Sin(2*math.Pi*440*float64(i*160+j)/8000))
+				pcm[j] = int16(8000 * math.Sin(2*math.Pi*hz*float64(i*len(pcm)+j)/float64(c.codec.rate)))
 			}
-			_ = c.track.WriteSample(pmedia.Sample{Data: codec.EncodeMulaw(nil, pcm), Duration: 20 * time.Millisecond})
+			_ = c.track.WriteSample(pmedia.Sample{Data: c.codec.encode(pcm), Duration: 20 * time.Millisecond})
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
@@ -243,4 +265,26 @@ func rms(pcm []int16) float64 {
 		s += float64(v) * float64(v)
 	}
 	return math.Sqrt(s / float64(max(len(pcm), 1)))
+}
+
+// toneShare is the share of pcm's energy at hz (Goertzel): near 1 for a pure
+// tone of hz, near 0 for silence or other frequencies.
+func toneShare(pcm []int16, hz float64, rate int) float64 {
+	w := 2 * math.Pi * hz / float64(rate)
+	coeff := 2 * math.Cos(w)
+	var s1, s2, energy float64
+	for _, v := range pcm {
+		x := float64(v)
+		s1, s2 = x+coeff*s1-s2, s1
+		energy += x * x
+	}
+	if energy == 0 {
+		return 0
+	}
+	power := s1*s1 + s2*s2 - coeff*s1*s2
+	return 2 * power / (float64(len(pcm)) * energy)
+}
+
+func sinAt(hz float64, rate, i int) float64 {
+	return math.Sin(2 * math.Pi * hz * float64(i) / float64(rate))
 }

@@ -30,6 +30,10 @@ type ClientReport struct {
 	Jitter           float64 `json:"jitter"`
 	// Events counts the event messages the page has received so far.
 	Events int `json:"events"`
+	// Codec and MicCodec are the MIME types of the agent's audio and of the
+	// microphone's, as the browser negotiated them ("audio/opus", "audio/PCMU").
+	Codec    string `json:"codec,omitempty"`
+	MicCodec string `json:"mic_codec,omitempty"`
 }
 
 // ClientMessage is one message from the page.

@@ -2,7 +2,6 @@ package webrtc
 
 import (
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,8 +9,6 @@ import (
 	pion "github.com/pion/webrtc/v4"
 
 	"github.com/parley-voice/parley/media"
-	"github.com/parley-voice/parley/media/codec"
-	"github.com/parley-voice/parley/media/resample"
 )
 
 // EventsLabel is the label of the data channel the page opens for events.
@@ -95,12 +92,20 @@ func (s *session) wire(sender *pion.RTPSender) {
 		}
 	})
 	c.pc.OnTrack(func(tr *pion.TrackRemote, _ *pion.RTPReceiver) {
-		if tr.Kind() != pion.RTPCodecTypeAudio || !strings.EqualFold(tr.Codec().MimeType, pion.MimeTypePCMU) {
+		wc := codecFor(tr.Codec().MimeType)
+		if tr.Kind() != pion.RTPCodecTypeAudio || wc == nil {
 			s.log.Info("ignoring track", "kind", tr.Kind().String(), "codec", tr.Codec().MimeType)
 			return
 		}
+		dec, err := wc.newDecoder()
+		if err != nil {
+			s.log.Error("caller audio", "codec", wc.name(), "err", err)
+			s.hangup("transport_error")
+			return
+		}
+		s.log.Debug("caller audio track", "codec", wc.name())
 		if c.addReader() {
-			go s.readAudio(tr)
+			go s.readAudio(tr, dec)
 		}
 	})
 	c.pc.OnDataChannel(func(dc *pion.DataChannel) {
@@ -125,11 +130,11 @@ func (s *session) drainRTCP(sender *pion.RTPSender) {
 	}
 }
 
-// readAudio turns the caller's PCMU packets into 20 ms frames at 16 kHz. Lost
-// packets become silence so the call's timing holds; late and duplicate
-// packets are dropped (there is no jitter buffer: PCMU packets are played, or
-// recognised, in arrival order).
-func (s *session) readAudio(tr *pion.TrackRemote) {
+// readAudio turns the caller's packets (Opus or PCMU) into 20 ms frames at
+// 16 kHz. Lost packets are concealed (Opus) or become silence (PCMU) so the
+// call's timing holds; late and duplicate packets are dropped (there is no
+// jitter buffer: packets are played, or recognised, in arrival order).
+func (s *session) readAudio(tr *pion.TrackRemote, dec audioDecoder) {
 	defer s.conn.readers.Done()
 	select {
 	case <-s.bound:
@@ -137,14 +142,13 @@ func (s *session) readAudio(tr *pion.TrackRemote) {
 		return
 	}
 	call := s.call
-	up, _ := resample.New(wireRate, SampleRate) // fixed, valid rates
 	frame := media.SamplesPerFrame(SampleRate)
 	pt := tr.PayloadType()
 	var (
-		pcm8    []int16
 		pending []int16
 		lastSeq uint16
 		started bool
+		bad     uint64
 	)
 	for {
 		pkt, _, err := tr.ReadRTP()
@@ -160,13 +164,16 @@ func (s *session) readAudio(tr *pion.TrackRemote) {
 				continue // duplicate or late
 			}
 			if d > 1 && d <= maxGapPackets {
-				silence := make([]int16, int(d-1)*len(pkt.Payload))
-				pending = up.Process(pending, silence)
+				pending = dec.conceal(pending, int(d-1), pkt.Payload)
 			}
 		}
 		started, lastSeq = true, pkt.SequenceNumber
-		pcm8 = codec.DecodeMulaw(pcm8[:0], pkt.Payload)
-		pending = up.Process(pending, pcm8)
+		if pending, err = dec.decode(pending, pkt.Payload); err != nil {
+			// A corrupt packet is the sender's problem: skip it.
+			if bad++; bad <= 5 || bad%100 == 0 {
+				s.log.Info("caller packet dropped", "err", err, "count", bad)
+			}
+		}
 		for len(pending) >= frame {
 			f := make([]int16, frame)
 			copy(f, pending[:frame])

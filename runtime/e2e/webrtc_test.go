@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -208,15 +209,23 @@ func TestWebRTCBrowserCall(t *testing.T) {
 	// agent's audio is 50 packets.
 	var last webrtc.ClientReport
 	heard := time.After(10 * time.Second)
-	for last.PacketsReceived < 100 || last.TotalAudioEnergy <= 0 || last.Events == 0 {
+	for last.PacketsReceived < 100 || last.TotalAudioEnergy <= 0 || last.Events == 0 || last.Codec == "" || last.MicCodec == "" {
 		select {
 		case last = <-reports:
 		case <-heard:
 			fail("the page did not report receiving the agent's audio; last report %+v", last)
 		}
 	}
-	t.Logf("page received %d packets (%d bytes, %d lost), audio energy %.4f, %d events",
-		last.PacketsReceived, last.BytesReceived, last.PacketsLost, last.TotalAudioEnergy, last.Events)
+	t.Logf("page received %d packets (%d bytes, %d lost) in %s, audio energy %.4f, %d events; microphone sent %s",
+		last.PacketsReceived, last.BytesReceived, last.PacketsLost, last.Codec, last.TotalAudioEnergy, last.Events, last.MicCodec)
+	// Chromium offers Opus first: with Opus built in, both directions use it.
+	want := "audio/opus"
+	if webrtc.OpusAvailable() != nil {
+		want = "audio/PCMU"
+	}
+	if !strings.EqualFold(last.Codec, want) || !strings.EqualFold(last.MicCodec, want) {
+		t.Errorf("agent audio in %q and microphone in %q, want %s both ways", last.Codec, last.MicCodec, want)
+	}
 
 	shutdown()
 	for endedReason == "" {
