@@ -41,6 +41,14 @@ test: deps vet ## run the whole test suite with the race detector
 bench: deps ## run the Go benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchmem ./media/... ./pipeline/... ./runtime/...
 
+FUZZTIME ?= 10s
+fuzz: deps ## run every fuzz target for FUZZTIME each (default 10s)
+	@for d in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$d/*_test.go | sed 's/func //'); do \
+	    echo "» $$d $$f"; $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$d || exit 1; \
+	  done; \
+	done
+
 schema: ## regenerate docs/agent-config.schema.json
 	$(GO) generate ./agents/...
 
