@@ -8,6 +8,6 @@
 package all
 
 import (
-	// Registers end_call, transfer_call and http_request.
+	// Registers end_call, transfer_call, http_request and knowledge_search.
 	_ "github.com/parley-voice/parley/plugins/builtin"
 )

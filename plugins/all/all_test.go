@@ -10,7 +10,7 @@ import (
 
 func TestBundlesBuiltins(t *testing.T) {
 	names := plugins.Default().Names()
-	for _, n := range []string{"end_call", "transfer_call", "http_request"} {
+	for _, n := range []string{"end_call", "transfer_call", "http_request", "knowledge_search"} {
 		if !slices.Contains(names, n) {
 			t.Errorf("%s missing from Default: %v", n, names)
 		}

@@ -6,6 +6,8 @@
 //     optionally limited to configured destinations.
 //   - http_request: call an HTTP API configured in the agent file, with
 //     HTTPS-only, no-redirect and private-address (SSRF) protection by default.
+//   - knowledge_search: answer from a folder of Markdown/text documents (BM25,
+//     optionally re-ranked by an OpenAI-compatible embeddings endpoint).
 package builtin
 
 import "github.com/parley-voice/parley/plugins"
