@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/parley-voice/parley/agents"
 	"github.com/parley-voice/parley/agents/flow"
 	"github.com/parley-voice/parley/pipeline"
 	"github.com/parley-voice/parley/pipeline/espeak"
 	"github.com/parley-voice/parley/pipeline/fake"
+	"github.com/parley-voice/parley/pipeline/openai"
 	"github.com/parley-voice/parley/pipeline/sphinx"
 	"github.com/parley-voice/parley/plugins"
 	"github.com/parley-voice/parley/runtime/call"
@@ -103,6 +105,12 @@ func Provision(cfg *agents.Config, env *plugins.Environment, p *Providers) (*cal
 		l := p.FakeLLM
 		p.mu.Unlock()
 		a.NewLLM = func(map[string]string) pipeline.LLM { return l }
+	case "openai":
+		l, err := openAILLM(cfg.LLM)
+		if err != nil {
+			return nil, fmt.Errorf("agent %s: llm: %w", cfg.ID, err)
+		}
+		a.NewLLM = func(map[string]string) pipeline.LLM { return l }
 	default:
 		return nil, fmt.Errorf("agent %s: LLM provider %q is not available in this build yet", cfg.ID, cfg.LLM.Provider)
 	}
@@ -149,4 +157,35 @@ func PrimeAudio() []int16 {
 		Text: "Hello, I would like some help with my appointment please.", SampleRate: 16000,
 	}, func(p []int16) error { pcm = append(pcm, p...); return nil })
 	return pcm
+}
+
+// openAILLM builds an OpenAI-compatible LLM from an agent's llm section.
+// Options: max_tokens (a number) and first_token_timeout (a duration such as
+// "1.5s"); anything else is an error.
+func openAILLM(c agents.LLMConfig) (*openai.LLM, error) {
+	oc := openai.Config{BaseURL: c.BaseURL, APIKey: c.APIKey, Model: c.Model}
+	if c.Temperature != nil {
+		t := float32(*c.Temperature)
+		oc.Temperature = &t
+	}
+	for k, v := range c.Options {
+		switch k {
+		case "max_tokens":
+			n, ok := v.(int)
+			if !ok || n < 1 {
+				return nil, fmt.Errorf("options.max_tokens: want a positive whole number, got %v", v)
+			}
+			oc.MaxTokens = n
+		case "first_token_timeout":
+			str, _ := v.(string)
+			d, err := time.ParseDuration(str)
+			if err != nil || d <= 0 {
+				return nil, fmt.Errorf("options.first_token_timeout: want a duration such as \"1.5s\", got %v", v)
+			}
+			oc.FirstTokenTimeout = d
+		default:
+			return nil, fmt.Errorf("options.%s: unknown option of the openai provider (known: max_tokens, first_token_timeout)", k)
+		}
+	}
+	return openai.New(oc)
 }
