@@ -5,10 +5,10 @@ import "slices"
 // The provider names a config may use. Adding a provider means adding its name
 // here (and its implementation under pipeline/).
 var (
-	sttProviders = []string{"pocketsphinx", "fake"}
-	ttsProviders = []string{"espeak", "fake"}
+	sttProviders = []string{"pocketsphinx", "fake", "deepgram", "openai"}
+	ttsProviders = []string{"espeak", "fake", "openai"}
 	// openai covers every OpenAI-compatible server (OpenAI, Groq, Ollama, vLLM,
-	// llama.cpp); its client lands after the offline default.
+	// llama.cpp).
 	llmProviders = []string{ProviderFlow, "fake", "openai"}
 )
 

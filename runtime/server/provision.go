@@ -5,15 +5,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/parley-voice/parley/agents"
 	"github.com/parley-voice/parley/agents/flow"
 	"github.com/parley-voice/parley/pipeline"
+	"github.com/parley-voice/parley/pipeline/deepgram"
 	"github.com/parley-voice/parley/pipeline/espeak"
 	"github.com/parley-voice/parley/pipeline/fake"
 	"github.com/parley-voice/parley/pipeline/openai"
+	"github.com/parley-voice/parley/pipeline/openaiaudio"
 	"github.com/parley-voice/parley/pipeline/sphinx"
 	"github.com/parley-voice/parley/plugins"
 	"github.com/parley-voice/parley/runtime/call"
@@ -52,6 +56,18 @@ func (p *Providers) stt(cfg *agents.Config) (pipeline.STT, error) {
 			p.FakeSTT = &fake.STT{Text: "hello"}
 		}
 		return p.FakeSTT, nil
+	case "deepgram":
+		o, err := stringOptions(cfg.STT.Options, "api_key", "base_url", "model")
+		if err != nil {
+			return nil, fmt.Errorf("stt.%w", err)
+		}
+		return deepgram.New(deepgram.Config{APIKey: o["api_key"], BaseURL: o["base_url"], Model: o["model"], Logger: p.Logger})
+	case "openai":
+		o, err := stringOptions(cfg.STT.Options, "api_key", "base_url", "model")
+		if err != nil {
+			return nil, fmt.Errorf("stt.%w", err)
+		}
+		return openaiaudio.New(openaiaudio.Config{APIKey: o["api_key"], BaseURL: o["base_url"], TranscriptionModel: o["model"], Logger: p.Logger})
 	}
 	return nil, fmt.Errorf("speech-to-text provider %q is not available in this build", cfg.STT.Provider)
 }
@@ -74,6 +90,21 @@ func (p *Providers) tts(cfg *agents.Config) (pipeline.TTS, error) {
 			p.FakeTTS = &fake.TTS{}
 		}
 		return p.FakeTTS, nil
+	case "openai":
+		o, err := stringOptions(cfg.TTS.Options, "api_key", "base_url", "model", "instructions")
+		if err != nil {
+			return nil, fmt.Errorf("tts.%w", err)
+		}
+		c, err := openaiaudio.New(openaiaudio.Config{APIKey: o["api_key"], BaseURL: o["base_url"], SpeechModel: o["model"],
+			Instructions: o["instructions"], Logger: p.Logger})
+		if err != nil {
+			return nil, err
+		}
+		if cfg.TTS.Voice == agents.Default().TTS.Voice {
+			// The default voice is espeak's; let the server pick its own.
+			return voiceOverride{c, ""}, nil
+		}
+		return c, nil
 	}
 	return nil, fmt.Errorf("text-to-speech provider %q is not available in this build", cfg.TTS.Provider)
 }
@@ -188,4 +219,31 @@ func openAILLM(c agents.LLMConfig) (*openai.LLM, error) {
 		}
 	}
 	return openai.New(oc)
+}
+
+// stringOptions reads a provider's options, all strings, refusing unknown keys.
+func stringOptions(opts map[string]any, known ...string) (map[string]string, error) {
+	out := make(map[string]string, len(opts))
+	for k, v := range opts {
+		if !slices.Contains(known, k) {
+			return nil, fmt.Errorf("options.%s: unknown option (known: %s)", k, strings.Join(known, ", "))
+		}
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("options.%s: want a string", k)
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+// voiceOverride speaks every request with one voice ("" = the provider's).
+type voiceOverride struct {
+	pipeline.TTS
+	voice string
+}
+
+func (v voiceOverride) Synthesize(ctx context.Context, req pipeline.TTSRequest, sink func([]int16) error) error {
+	req.Voice = v.voice
+	return v.TTS.Synthesize(ctx, req, sink)
 }
