@@ -6,7 +6,7 @@ import "slices"
 // here (and its implementation under pipeline/).
 var (
 	sttProviders = []string{"pocketsphinx", "fake", "deepgram", "openai"}
-	ttsProviders = []string{"espeak", "fake", "openai"}
+	ttsProviders = []string{"espeak", "fake", "openai", "elevenlabs", "cartesia"}
 	// openai covers every OpenAI-compatible server (OpenAI, Groq, Ollama, vLLM,
 	// llama.cpp).
 	llmProviders = []string{ProviderFlow, "fake", "openai"}

@@ -28,6 +28,14 @@ llm: {provider: fake}
 	if _, err := server.Provision(parseAgent(t, whisper), plugins.Default(), &server.Providers{}); err != nil {
 		t.Fatalf("provisioning openai transcription: %v", err)
 	}
+	eleven := strings.Replace(ok, "provider: openai\n  options: {api_key: sk-key, model: tts-1}", "provider: elevenlabs\n  options: {api_key: el-key}", 1)
+	if _, err := server.Provision(parseAgent(t, eleven), plugins.Default(), &server.Providers{}); err != nil {
+		t.Fatalf("provisioning elevenlabs: %v", err)
+	}
+	cart := strings.Replace(ok, "provider: openai\n  options: {api_key: sk-key, model: tts-1}", "provider: cartesia\n  options: {api_key: ca-key}", 1)
+	if _, err := server.Provision(parseAgent(t, cart), plugins.Default(), &server.Providers{}); err == nil || !strings.Contains(err.Error(), "voice id") {
+		t.Fatalf("cartesia without a voice: %v", err)
+	}
 	for _, c := range []struct{ from, to, want string }{
 		{"model: nova-3}", "model: nova-3, modle: x}", "stt.options.modle"},
 		{"api_key: dg-key, ", "", "API key"},

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -13,7 +14,9 @@ import (
 	"github.com/parley-voice/parley/agents"
 	"github.com/parley-voice/parley/agents/flow"
 	"github.com/parley-voice/parley/pipeline"
+	"github.com/parley-voice/parley/pipeline/cartesia"
 	"github.com/parley-voice/parley/pipeline/deepgram"
+	"github.com/parley-voice/parley/pipeline/elevenlabs"
 	"github.com/parley-voice/parley/pipeline/espeak"
 	"github.com/parley-voice/parley/pipeline/fake"
 	"github.com/parley-voice/parley/pipeline/openai"
@@ -105,6 +108,28 @@ func (p *Providers) tts(cfg *agents.Config) (pipeline.TTS, error) {
 			return voiceOverride{c, ""}, nil
 		}
 		return c, nil
+	case "elevenlabs":
+		o, err := stringOptions(cfg.TTS.Options, "api_key", "base_url", "model")
+		if err != nil {
+			return nil, fmt.Errorf("tts.%w", err)
+		}
+		c, err := elevenlabs.New(elevenlabs.Config{APIKey: o["api_key"], BaseURL: o["base_url"], Model: o["model"]})
+		if err != nil {
+			return nil, err
+		}
+		if cfg.TTS.Voice == agents.Default().TTS.Voice {
+			return voiceOverride{c, ""}, nil // ElevenLabs' default voice
+		}
+		return c, nil
+	case "cartesia":
+		o, err := stringOptions(cfg.TTS.Options, "api_key", "url", "model", "version")
+		if err != nil {
+			return nil, fmt.Errorf("tts.%w", err)
+		}
+		if cfg.TTS.Voice == agents.Default().TTS.Voice {
+			return nil, errors.New("tts.voice: cartesia needs a voice id (tts.voice: <id from Cartesia's voice library>)")
+		}
+		return cartesia.New(cartesia.Config{APIKey: o["api_key"], URL: o["url"], Model: o["model"], Version: o["version"]})
 	}
 	return nil, fmt.Errorf("text-to-speech provider %q is not available in this build", cfg.TTS.Provider)
 }

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-voice/parley/pipeline/espeak"
+	"github.com/parley-voice/parley/pipeline/sphinx"
+	"github.com/parley-voice/parley/runtime/caller"
+	"github.com/parley-voice/parley/runtime/events"
+)
+
+func TestCheckStockIsRegistered(t *testing.T) {
+	env, err := newTools(NewInventory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"check_stock", "end_call"} {
+		if !slices.Contains(env.Names(), n) {
+			t.Fatalf("%s is not in the environment: %v", n, env.Names())
+		}
+	}
+	f, _ := env.Lookup("check_stock")
+	tool, err := f(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Required   []string `json:"required"`
+		Properties map[string]struct {
+			Enum []string `json:"enum"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(tool.Spec().Parameters, &schema); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(schema.Required, []string{"product"}) || len(schema.Properties["product"].Enum) != 3 {
+		t.Errorf("schema %s: want product required, with 3 enum values", tool.Spec().Parameters)
+	}
+	for _, tc := range []struct {
+		args, want string
+	}{
+		{`{"product":"kettles"}`, `{"product":"kettles","in_stock":7,"restock":"more arrive on monday"}`},
+		{`{"product":"mugs"}`, `{"product":"mugs","in_stock":42,"restock":"no restock needed"}`},
+	} {
+		res, err := tool.Call(context.Background(), json.RawMessage(tc.args))
+		if err != nil || res.Content != tc.want {
+			t.Errorf("check_stock(%s) = %q, %v; want %q", tc.args, res.Content, err, tc.want)
+		}
+	}
+	// The schema is enforced before the function runs.
+	if _, err := tool.Call(context.Background(), json.RawMessage(`{"product":"spoons"}`)); err == nil {
+		t.Error("check_stock accepted a product outside the enum")
+	}
+}
+
+func TestAgentProvisions(t *testing.T) {
+	cfg, err := loadAgent("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ID != "stock-check" || cfg.LLM.Provider != "flow" {
+		t.Fatalf("agent %s with llm %s", cfg.ID, cfg.LLM.Provider)
+	}
+	srv, err := newServer(cfg, NewInventory(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	a, ok := srv.Agent("stock-check")
+	if !ok {
+		t.Fatal("agent stock-check is not provisioned")
+	}
+	if _, ok := a.Tools.Lookup("check_stock"); !ok {
+		t.Errorf("the provisioned agent has no check_stock tool")
+	}
+}
+
+// TestCallUsesTheTool runs the program as `go run` would, calls the agent with
+// real speech (espeak-ng for the caller, PocketSphinx on the server) and checks
+// that the flow called check_stock and spoke its result.
+func TestCallUsesTheTool(t *testing.T) {
+	if err := espeak.Available(); err != nil {
+		t.Fatalf("espeak-ng is required (run make deps): %v", err)
+	}
+	if err := sphinx.Available(); err != nil {
+		t.Fatalf("PocketSphinx is required (run make deps): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, io.Discard, func(a string) { addrc <- a }) }()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	tts, err := espeak.New(espeak.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := caller.Run(ctx, caller.Config{URL: "ws://" + addr + "/v1/ws", Agent: "stock-check",
+		Lines: []caller.Line{{Text: "do you have kettles"}}, TTS: tts, Voice: "en-us+m3", WaitEnd: time.Second})
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	var called, completed bool
+	var replies []string
+	for _, e := range res.Events {
+		switch e.Type {
+		case events.ToolCalled:
+			called = called || e.Payload["name"] == "check_stock"
+		case events.ToolCompleted:
+			completed = completed || (e.Payload["name"] == "check_stock" && e.Payload["ok"] == true)
+		case events.AgentResponse:
+			if s, _ := e.Payload["text"].(string); s != "" {
+				replies = append(replies, s)
+			}
+		}
+	}
+	if !called || !completed {
+		t.Errorf("check_stock called %v, completed %v; replies %q", called, completed, replies)
+	}
+	if !slices.ContainsFunc(replies, func(s string) bool { return strings.Contains(s, "We have 7 kettles in stock") }) {
+		t.Errorf("no reply used the tool's result: %q", replies)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+}
