@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,6 +51,10 @@ the next start.`, stderr)
 	publicURL := fs.String("public-url", "", "base URL carriers reach this node at, e.g. https://parley.example.com (default: the request's Host)")
 	twilioSID := fs.String("twilio-account-sid", "", "Twilio account SID, to place outbound calls (default $TWILIO_ACCOUNT_SID; needs --twilio-auth-token and --public-url)")
 	twilioAPI := fs.String("twilio-api-url", "https://api.twilio.com", "Twilio REST API base URL")
+	var iceServers, publicIPs stringList
+	fs.Var(&iceServers, "ice-server", "WebRTC STUN/TURN URL, e.g. stun:stun.l.google.com:19302 (repeatable; none needed on a LAN)")
+	fs.Var(&publicIPs, "public-ip", "WebRTC: the public IP to announce instead of the host's (1:1 NAT; repeatable)")
+	udpPorts := fs.String("udp-ports", "", "WebRTC media port range MIN-MAX, e.g. 40000-40999 (default: any)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -74,7 +79,11 @@ the next start.`, stderr)
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{Agents: cfgs, Logger: log, MaxCalls: *maxCalls, AuthToken: *token,
+	wrtc, err := webrtcConfig(iceServers, publicIPs, *udpPorts)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{Agents: cfgs, Logger: log, MaxCalls: *maxCalls, AuthToken: *token, WebRTC: wrtc,
 		ConnRate: *connRate, ConnBurst: *connBurst,
 		TwilioAuthToken: *twilioToken, PublicURL: *publicURL})
 	if err != nil {
@@ -184,4 +193,24 @@ func agentEndpoints(cfgs []*agents.Config) ([]webhooks.Endpoint, error) {
 		out = append(out, eps...)
 	}
 	return out, errors.Join(errs...)
+}
+
+// webrtcConfig reads the WebRTC flags.
+func webrtcConfig(ice, publicIPs []string, ports string) (server.WebRTCConfig, error) {
+	c := server.WebRTCConfig{ICEServers: ice, PublicIPs: publicIPs}
+	for _, ip := range publicIPs {
+		if net.ParseIP(ip) == nil {
+			return c, fmt.Errorf("--public-ip %q is not an IP address", ip)
+		}
+	}
+	if ports != "" {
+		lo, hi, ok := strings.Cut(ports, "-")
+		a, err1 := strconv.ParseUint(lo, 10, 16)
+		b, err2 := strconv.ParseUint(hi, 10, 16)
+		if !ok || err1 != nil || err2 != nil || a == 0 || a > b {
+			return c, fmt.Errorf("--udp-ports %q: want MIN-MAX, e.g. 40000-40999", ports)
+		}
+		c.UDPPortMin, c.UDPPortMax = uint16(a), uint16(b)
+	}
+	return c, nil
 }

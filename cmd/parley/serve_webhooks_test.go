@@ -286,3 +286,21 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestWebRTCFlags(t *testing.T) {
+	c, err := webrtcConfig([]string{"stun:stun.example.com:3478"}, []string{"203.0.113.9"}, "40000-40999")
+	if err != nil || c.UDPPortMin != 40000 || c.UDPPortMax != 40999 || len(c.ICEServers) != 1 || c.PublicIPs[0] != "203.0.113.9" {
+		t.Fatalf("%+v, %v", c, err)
+	}
+	for _, bad := range []struct {
+		ips   []string
+		ports string
+	}{{[]string{"not-an-ip"}, ""}, {nil, "40000"}, {nil, "5-1"}, {nil, "0-10"}, {nil, "a-b"}} {
+		if _, err := webrtcConfig(nil, bad.ips, bad.ports); err == nil {
+			t.Errorf("%v %q accepted", bad.ips, bad.ports)
+		}
+	}
+	if code, _, errOut := runCLI(t, "serve", "--udp-ports", "9-1"); code == 0 || !strings.Contains(errOut, "--udp-ports") {
+		t.Errorf("serve --udp-ports 9-1: %d %q", code, errOut)
+	}
+}
