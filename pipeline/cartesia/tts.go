@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -16,8 +15,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/parley-voice/parley/media/resample"
 	"github.com/parley-voice/parley/pipeline"
+	"github.com/parley-voice/parley/pipeline/internal/pcmstream"
+	"github.com/parley-voice/parley/pipeline/internal/wstts"
 )
 
 // Rates are the sample rates Cartesia produces raw PCM at, ascending.
@@ -47,12 +47,7 @@ func New(cfg Config) (*Client, error) {
 // itself when Cartesia has it, else the nearest higher one (the highest for
 // rates above all of them).
 func OutputRate(rate int) int {
-	for _, r := range Rates {
-		if r >= rate {
-			return r
-		}
-	}
-	return Rates[len(Rates)-1]
+	return wstts.OutputRate(Rates, rate)
 }
 
 type generationRequest struct {
@@ -113,13 +108,9 @@ func (c *Client) Synthesize(ctx context.Context, req pipeline.TTSRequest, sink f
 		return ErrNoVoice
 	}
 	outRate := OutputRate(req.SampleRate)
-	var rs *resample.Resampler
-	if outRate != req.SampleRate {
-		r, err := resample.New(outRate, req.SampleRate)
-		if err != nil {
-			return fmt.Errorf("cartesia: %w: %w", pipeline.ErrUnsupportedRate, err)
-		}
-		rs = r
+	ps, err := pcmstream.New(outRate, req.SampleRate)
+	if err != nil {
+		return fmt.Errorf("cartesia: %w: %w", pipeline.ErrUnsupportedRate, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -133,9 +124,9 @@ func (c *Client) Synthesize(ctx context.Context, req pipeline.TTSRequest, sink f
 	stop := context.AfterFunc(ctx, func() { ws.Close() })
 	defer stop()
 
-	lang := baseLanguage(req.Language)
+	lang := wstts.BaseLanguage(req.Language)
 	if lang == "" {
-		lang = baseLanguage(c.cfg.Language)
+		lang = wstts.BaseLanguage(c.cfg.Language)
 	}
 	id := newContextID()
 	gr := generationRequest{
@@ -150,40 +141,26 @@ func (c *Client) Synthesize(ctx context.Context, req pipeline.TTSRequest, sink f
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return providerError(0, true, fmt.Errorf("sending request: %w: %s", pipeline.ErrStreamCut, redact(err.Error(), c.cfg.APIKey)))
+		return providerError(0, true, fmt.Errorf("sending request: %w: %s", pipeline.ErrStreamCut, wstts.Redact(err.Error(), c.cfg.APIKey)))
 	}
-	err = c.receive(ctx, ws, id, time.Now(), rs, sink)
+	err = c.receive(ctx, ws, id, time.Now(), ps, sink)
 	if err == nil {
 		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	}
 	return err
 }
 
-// firstDeadline is when the first audio must have arrived.
-func (c *Client) firstDeadline(ctx context.Context, sent time.Time) time.Time {
-	d := sent.Add(c.cfg.IdleTimeout)
-	if c.cfg.FirstAudioTimeout > 0 {
-		d = sent.Add(c.cfg.FirstAudioTimeout)
-	}
-	if t, ok := pipeline.FirstTokenDeadline(ctx); ok && t.Before(d) {
-		d = t
-	}
-	return d
-}
-
-func (c *Client) receive(ctx context.Context, ws *websocket.Conn, id string, sent time.Time, rs *resample.Resampler, sink func([]int16) error) error {
+func (c *Client) receive(ctx context.Context, ws *websocket.Conn, id string, sent time.Time, ps *pcmstream.Stream, sink func([]int16) error) error {
 	key := c.cfg.APIKey
 	started := false
-	ws.SetReadDeadline(c.firstDeadline(ctx, sent))
-	var pcm, rbuf []int16
-	var carry []byte // an odd byte left over from the previous chunk
+	ws.SetReadDeadline(wstts.FirstDeadline(ctx, sent, c.cfg.FirstAudioTimeout, c.cfg.IdleTimeout))
 	for {
 		typ, data, err := ws.ReadMessage()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return readError(err, started, key)
+			return wstts.ReadError(ProviderName, err, started, key)
 		}
 		if typ != websocket.TextMessage {
 			continue
@@ -201,30 +178,11 @@ func (c *Client) receive(ctx context.Context, ws *websocket.Conn, id string, sen
 			if err != nil {
 				return providerError(0, true, fmt.Errorf("decoding audio: %w", err))
 			}
-			if len(carry) > 0 {
-				b = append(carry, b...)
-				carry = nil
+			if err := ps.Write(b, sink); err != nil {
+				return err
 			}
-			if len(b)%2 == 1 {
-				carry = []byte{b[len(b)-1]}
-				b = b[:len(b)-1]
-			}
-			pcm = pcm[:0]
-			for i := 0; i+1 < len(b); i += 2 {
-				pcm = append(pcm, int16(binary.LittleEndian.Uint16(b[i:])))
-			}
-			out := pcm
-			if rs != nil {
-				rbuf = rs.Process(rbuf[:0], pcm)
-				out = rbuf
-			}
-			if len(out) > 0 {
-				if err := sink(out); err != nil {
-					return err
-				}
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
 			started = true
 			ws.SetReadDeadline(time.Now().Add(c.cfg.IdleTimeout))
@@ -242,12 +200,7 @@ func (c *Client) receive(ctx context.Context, ws *websocket.Conn, id string, sen
 		}
 		break
 	}
-	if rs != nil {
-		if out := rs.Flush(nil); len(out) > 0 {
-			return sink(out)
-		}
-	}
-	return nil
+	return ps.Flush(sink)
 }
 
 type statusError struct {
@@ -287,11 +240,11 @@ func messageError(m serverMessage, key string) statusError {
 	if status < 400 {
 		status = 0
 	}
-	temp := status == 429 || status >= 500 || temporaryCode(m.ErrorCode+" "+m.Title+" "+msg)
+	temp := status == 429 || status >= 500 || wstts.TemporaryCode(m.ErrorCode+" "+m.Title+" "+msg)
 	if status >= 400 && status < 500 && status != 429 {
 		temp = false
 	}
-	return statusError{&ServerError{Code: redact(code, key), Message: redact(msg, key), Temporary: temp}, status}
+	return statusError{&ServerError{Provider: ProviderName, Code: wstts.Redact(code, key), Message: wstts.Redact(msg, key), Temporary: temp}, status}
 }
 
 func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
@@ -314,7 +267,7 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, dialError(ctx, u.Host, c.cfg.APIKey, resp, err)
+		return nil, wstts.DialError(ctx, ProviderName, u.Host, c.cfg.APIKey, resp, err)
 	}
 	return ws, nil
 }
@@ -323,13 +276,4 @@ func newContextID() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return "parley-" + hex.EncodeToString(b[:])
-}
-
-// baseLanguage turns "en-US" into "en".
-func baseLanguage(tag string) string {
-	tag = strings.TrimSpace(tag)
-	if i := strings.IndexAny(tag, "-_"); i >= 0 {
-		tag = tag[:i]
-	}
-	return strings.ToLower(tag)
 }

@@ -3,7 +3,6 @@ package elevenlabs
 import (
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,8 +13,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/parley-voice/parley/media/resample"
 	"github.com/parley-voice/parley/pipeline"
+	"github.com/parley-voice/parley/pipeline/internal/pcmstream"
+	"github.com/parley-voice/parley/pipeline/internal/wstts"
 )
 
 // Rates are the sample rates of the pcm_* output formats, ascending.
@@ -45,12 +45,7 @@ func New(cfg Config) (*Client, error) {
 // wanted: rate itself when ElevenLabs has it, else the nearest higher one (the
 // highest for rates above all of them).
 func OutputRate(rate int) int {
-	for _, r := range Rates {
-		if r >= rate {
-			return r
-		}
-	}
-	return Rates[len(Rates)-1]
+	return wstts.OutputRate(Rates, rate)
 }
 
 type initMessage struct {
@@ -92,13 +87,9 @@ func (c *Client) Synthesize(ctx context.Context, req pipeline.TTSRequest, sink f
 		return fmt.Errorf("elevenlabs: %w: %d Hz", pipeline.ErrUnsupportedRate, req.SampleRate)
 	}
 	outRate := OutputRate(req.SampleRate)
-	var rs *resample.Resampler
-	if outRate != req.SampleRate {
-		r, err := resample.New(outRate, req.SampleRate)
-		if err != nil {
-			return fmt.Errorf("elevenlabs: %w: %w", pipeline.ErrUnsupportedRate, err)
-		}
-		rs = r
+	ps, err := pcmstream.New(outRate, req.SampleRate)
+	if err != nil {
+		return fmt.Errorf("elevenlabs: %w: %w", pipeline.ErrUnsupportedRate, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -126,42 +117,28 @@ func (c *Client) Synthesize(ctx context.Context, req pipeline.TTSRequest, sink f
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return providerError(0, true, fmt.Errorf("sending text: %w: %s", pipeline.ErrStreamCut, redact(err.Error(), c.cfg.APIKey)))
+			return providerError(0, true, fmt.Errorf("sending text: %w: %s", pipeline.ErrStreamCut, wstts.Redact(err.Error(), c.cfg.APIKey)))
 		}
 	}
 	sent := time.Now()
-	err = c.receive(ctx, ws, sent, rs, sink)
+	err = c.receive(ctx, ws, sent, ps, sink)
 	if err == nil {
 		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	}
 	return err
 }
 
-// firstDeadline is when the first audio must have arrived.
-func (c *Client) firstDeadline(ctx context.Context, sent time.Time) time.Time {
-	d := sent.Add(c.cfg.IdleTimeout)
-	if c.cfg.FirstAudioTimeout > 0 {
-		d = sent.Add(c.cfg.FirstAudioTimeout)
-	}
-	if t, ok := pipeline.FirstTokenDeadline(ctx); ok && t.Before(d) {
-		d = t
-	}
-	return d
-}
-
-func (c *Client) receive(ctx context.Context, ws *websocket.Conn, sent time.Time, rs *resample.Resampler, sink func([]int16) error) error {
+func (c *Client) receive(ctx context.Context, ws *websocket.Conn, sent time.Time, ps *pcmstream.Stream, sink func([]int16) error) error {
 	key := c.cfg.APIKey
 	started := false
-	ws.SetReadDeadline(c.firstDeadline(ctx, sent))
-	var pcm, rbuf []int16
-	var carry []byte // an odd byte left over from the previous message
+	ws.SetReadDeadline(wstts.FirstDeadline(ctx, sent, c.cfg.FirstAudioTimeout, c.cfg.IdleTimeout))
 	for {
 		typ, data, err := ws.ReadMessage()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return readError(err, started, key)
+			return wstts.ReadError(ProviderName, err, started, key)
 		}
 		if typ != websocket.TextMessage {
 			continue
@@ -178,30 +155,11 @@ func (c *Client) receive(ctx context.Context, ws *websocket.Conn, sent time.Time
 			if err != nil {
 				return providerError(0, true, fmt.Errorf("decoding audio: %w", err))
 			}
-			if len(carry) > 0 {
-				b = append(carry, b...)
-				carry = nil
+			if err := ps.Write(b, sink); err != nil {
+				return err
 			}
-			if len(b)%2 == 1 {
-				carry = []byte{b[len(b)-1]}
-				b = b[:len(b)-1]
-			}
-			pcm = pcm[:0]
-			for i := 0; i+1 < len(b); i += 2 {
-				pcm = append(pcm, int16(binary.LittleEndian.Uint16(b[i:])))
-			}
-			out := pcm
-			if rs != nil {
-				rbuf = rs.Process(rbuf[:0], pcm)
-				out = rbuf
-			}
-			if len(out) > 0 {
-				if err := sink(out); err != nil {
-					return err
-				}
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
 			if !started {
 				started = true
@@ -212,12 +170,7 @@ func (c *Client) receive(ctx context.Context, ws *websocket.Conn, sent time.Time
 			break
 		}
 	}
-	if rs != nil {
-		if out := rs.Flush(nil); len(out) > 0 {
-			return sink(out)
-		}
-	}
-	return nil
+	return ps.Flush(sink)
 }
 
 // messageError returns the error a message reports, or nil for audio and
@@ -225,7 +178,7 @@ func (c *Client) receive(ctx context.Context, ws *websocket.Conn, sent time.Time
 func messageError(m serverMessage, key string) *ServerError {
 	if len(m.Error) == 0 || string(m.Error) == "null" {
 		if m.Audio == nil && m.IsFinal == nil && m.Message != "" {
-			return &ServerError{Code: "unknown", Message: redact(m.Message, key), Temporary: temporaryCode(m.Message)}
+			return &ServerError{Provider: ProviderName, Code: "unknown", Message: wstts.Redact(m.Message, key), Temporary: wstts.TemporaryCode(m.Message)}
 		}
 		return nil
 	}
@@ -237,7 +190,7 @@ func messageError(m serverMessage, key string) *ServerError {
 	if len(m.Code) > 0 && string(m.Code) != "null" {
 		code += " (" + strings.Trim(string(m.Code), `"`) + ")"
 	}
-	return &ServerError{Code: redact(code, key), Message: redact(m.Message, key), Temporary: temporaryCode(code + " " + m.Message)}
+	return &ServerError{Provider: ProviderName, Code: wstts.Redact(code, key), Message: wstts.Redact(m.Message, key), Temporary: wstts.TemporaryCode(code + " " + m.Message)}
 }
 
 func (c *Client) dial(ctx context.Context, req pipeline.TTSRequest, outRate int) (*websocket.Conn, error) {
@@ -250,7 +203,7 @@ func (c *Client) dial(ctx context.Context, req pipeline.TTSRequest, outRate int)
 	q.Set("model_id", c.cfg.Model)
 	q.Set("output_format", fmt.Sprintf("pcm_%d", outRate))
 	// Only the v2.5 models enforce a language; others reject language_code.
-	if lang := baseLanguage(req.Language); lang != "" && strings.Contains(c.cfg.Model, "v2_5") {
+	if lang := wstts.BaseLanguage(req.Language); lang != "" && strings.Contains(c.cfg.Model, "v2_5") {
 		q.Set("language_code", lang)
 	}
 	u.RawQuery = q.Encode()
@@ -265,16 +218,7 @@ func (c *Client) dial(ctx context.Context, req pipeline.TTSRequest, outRate int)
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, dialError(ctx, u.Host, c.cfg.APIKey, resp, err)
+		return nil, wstts.DialError(ctx, ProviderName, u.Host, c.cfg.APIKey, resp, err)
 	}
 	return ws, nil
-}
-
-// baseLanguage turns "en-US" into "en".
-func baseLanguage(tag string) string {
-	tag = strings.TrimSpace(tag)
-	if i := strings.IndexAny(tag, "-_"); i >= 0 {
-		tag = tag[:i]
-	}
-	return strings.ToLower(tag)
 }

@@ -2,7 +2,6 @@ package openaiaudio
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +9,8 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 
-	"github.com/parley-voice/parley/media/resample"
 	"github.com/parley-voice/parley/pipeline"
+	"github.com/parley-voice/parley/pipeline/internal/pcmstream"
 )
 
 // readChunk is how much of the speech body is read at a time: 100 ms at
@@ -28,13 +27,9 @@ func (c *Client) Synthesize(ctx context.Context, req pipeline.TTSRequest, sink f
 	if strings.TrimSpace(req.Text) == "" {
 		return nil
 	}
-	var rs *resample.Resampler
-	if req.SampleRate != SpeechRate {
-		r, err := resample.New(SpeechRate, req.SampleRate)
-		if err != nil {
-			return fmt.Errorf("openaiaudio: %w: %w", pipeline.ErrUnsupportedRate, err)
-		}
-		rs = r
+	ps, err := pcmstream.New(SpeechRate, req.SampleRate)
+	if err != nil {
+		return fmt.Errorf("openaiaudio: %w: %w", pipeline.ErrUnsupportedRate, err)
 	}
 	voice := req.Voice
 	if voice == "" {
@@ -62,7 +57,7 @@ func (c *Client) Synthesize(ctx context.Context, req pipeline.TTSRequest, sink f
 	if ct := resp.Header().Get("Content-Type"); notPCM(ct) {
 		return &pipeline.ProviderError{Provider: ProviderName, Stage: "tts", Err: fmt.Errorf("speech server answered %q instead of raw PCM; it may not support response_format pcm", ct)}
 	}
-	return streamPCM(ctx, resp, rs, sink)
+	return streamPCM(ctx, resp, ps, sink)
 }
 
 // notPCM reports content types that are certainly not raw PCM, which servers
@@ -77,34 +72,14 @@ func notPCM(ct string) bool {
 	return false
 }
 
-// streamPCM converts the body to samples read by read, carrying an odd byte
-// between reads.
-func streamPCM(ctx context.Context, body io.Reader, rs *resample.Resampler, sink func([]int16) error) error {
-	buf := make([]byte, readChunk+1)
-	pcm := make([]int16, 0, readChunk/2+1)
-	var out, rbuf []int16
-	have := 0 // bytes at the start of buf: a carried odd byte
+// streamPCM passes the body on read by read through ps.
+func streamPCM(ctx context.Context, body io.Reader, ps *pcmstream.Stream, sink func([]int16) error) error {
+	buf := make([]byte, readChunk)
 	for {
-		n, rerr := body.Read(buf[have:])
-		n += have
-		pcm = pcm[:0]
-		for i := 0; i+1 < n; i += 2 {
-			pcm = append(pcm, int16(binary.LittleEndian.Uint16(buf[i:])))
-		}
-		have = n % 2
-		if have == 1 {
-			buf[0] = buf[n-1]
-		}
-		if len(pcm) > 0 {
-			out = pcm
-			if rs != nil {
-				rbuf = rs.Process(rbuf[:0], pcm)
-				out = rbuf
-			}
-			if len(out) > 0 {
-				if err := sink(out); err != nil {
-					return err
-				}
+		n, rerr := body.Read(buf)
+		if n > 0 {
+			if err := ps.Write(buf[:n], sink); err != nil {
+				return err
 			}
 		}
 		if errors.Is(rerr, io.EOF) {
@@ -117,10 +92,5 @@ func streamPCM(ctx context.Context, body io.Reader, rs *resample.Resampler, sink
 			return providerError("tts", fmt.Errorf("reading speech: %w: %w", pipeline.ErrStreamCut, rerr))
 		}
 	}
-	if rs != nil {
-		if out = rs.Flush(nil); len(out) > 0 {
-			return sink(out)
-		}
-	}
-	return nil
+	return ps.Flush(sink)
 }
