@@ -83,11 +83,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start, err := handshake(ws, lim)
 	if err != nil {
 		log.Info("plivo stream refused", "err", err)
-		code := websocket.ClosePolicyViolation
-		if carrier.IsTooBig(err) {
-			code = websocket.CloseMessageTooBig
-		}
-		carrier.Refuse(ws, code, "invalid start: "+err.Error())
+		carrier.RefuseInvalid(ws, "invalid start", err)
 		return
 	}
 	agent := carrier.AgentFromRequest(r)

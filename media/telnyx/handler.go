@@ -83,7 +83,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start, err := handshake(ws, lim)
 	if err != nil {
 		log.Info("telnyx stream refused", "err", err)
-		carrier.Refuse(ws, closeCodeFor(err), "invalid start: "+err.Error())
+		carrier.RefuseInvalid(ws, "invalid start", err)
 		return
 	}
 	agent := carrier.AgentFromRequest(r)
@@ -141,13 +141,6 @@ func handshake(ws *websocket.Conn, lim carrier.Limits) (Message, error) {
 		return Message{}, fmt.Errorf("%w: expected connected or start first, got %q", ErrProtocol, m.Event)
 	}
 	return Message{}, fmt.Errorf("%w: no start after connected", ErrProtocol)
-}
-
-func closeCodeFor(err error) int {
-	if carrier.IsTooBig(err) {
-		return websocket.CloseMessageTooBig
-	}
-	return websocket.ClosePolicyViolation
 }
 
 func metadata(m Message) map[string]string {

@@ -80,11 +80,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	first, err := handshake(ws, lim)
 	if err != nil {
 		log.Info("vonage websocket refused", "err", err)
-		code := websocket.ClosePolicyViolation
-		if carrier.IsTooBig(err) {
-			code = websocket.CloseMessageTooBig
-		}
-		carrier.Refuse(ws, code, "invalid websocket:connected: "+err.Error())
+		carrier.RefuseInvalid(ws, "invalid websocket:connected", err)
 		return
 	}
 	agent := carrier.AgentFromRequest(r)

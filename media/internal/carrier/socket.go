@@ -211,3 +211,13 @@ func AgentFromRequest(r *http.Request) string {
 func IsTooBig(err error) bool {
 	return errors.Is(err, ErrTooBig) || errors.Is(err, websocket.ErrReadLimit)
 }
+
+// RefuseInvalid closes a stream whose opening message was bad: 1009 when it
+// was too big, else 1008 (policy), with what and the error as the reason.
+func RefuseInvalid(ws *websocket.Conn, what string, err error) {
+	code := websocket.ClosePolicyViolation
+	if IsTooBig(err) {
+		code = websocket.CloseMessageTooBig
+	}
+	Refuse(ws, code, what+": "+err.Error())
+}
