@@ -7,6 +7,13 @@ import (
 	"github.com/parley-voice/parley/pipeline"
 )
 
+// DefaultHistoryTokens is the default llm.history_tokens. A call of the
+// default maximum length (15 minutes) is about 2,000 words a side, some 6,000
+// tokens, so ordinary calls are never trimmed, while a long call or large tool
+// results cannot grow the prompt, and with it the time to the first token and
+// the risk of overflowing a small local model's context, without bound.
+const DefaultHistoryTokens = 6000
+
 var defaultBackchannels = []string{"uh-huh", "uh huh", "mm-hmm", "okay", "ok", "yeah", "right", "sure", "i see"}
 
 // Default returns a config with every default set. It has no id and no flow, so
@@ -16,7 +23,7 @@ func Default() *Config {
 		Language: "en-US",
 		STT:      STTConfig{Provider: "pocketsphinx"},
 		TTS:      TTSConfig{Provider: "espeak", Voice: "en-us", Rate: 175},
-		LLM:      LLMConfig{Provider: ProviderFlow},
+		LLM:      LLMConfig{Provider: ProviderFlow, HistoryTokens: DefaultHistoryTokens},
 		Turn: TurnConfig{
 			Endpointing:                  Duration(600 * time.Millisecond),
 			MinInterruptDuration:         Duration(300 * time.Millisecond),

@@ -2,6 +2,8 @@ package agents
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -28,14 +30,15 @@ func TestExpandEnv(t *testing.T) {
 		{in: "$NAME", want: "$NAME"},
 		{in: "ends with $", want: "ends with $"},
 		{in: `^\d+$`, want: `^\d+$`},
-		{in: "${MISSING}", err: "environment variable not set: MISSING (set it, or give a default with ${MISSING:-default})"},
+		{in: "${MISSING}", err: "environment variable not set: MISSING (set it or MISSING_FILE, or give a default with ${MISSING:-default})"},
 		{in: "${NAME", err: "unterminated ${"},
 		{in: "${}", err: `invalid variable reference "${}"`},
 		{in: "${1X}", err: "invalid variable reference"},
-		{in: "${NAME-x}", err: "want ${NAME} or ${NAME:-default}"},
+		{in: "${NAME-x}", err: "want ${NAME}, ${NAME:-default} or ${file:PATH}"},
+		{in: "${file:}", err: "${file:} needs a path"},
 	}
 	for _, tt := range tests {
-		got, used, err := expandEnv(tt.in, env)
+		got, used, err := expandEnv(tt.in, env, "")
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("expandEnv(%q) error = %v, want %q", tt.in, err, tt.err)
@@ -109,6 +112,110 @@ func TestParseNeverEchoesEnvironmentValues(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "Sk.Live") {
 			t.Errorf("error repeats the secret:\n%v", err)
+		}
+	}
+}
+
+// writeSecret writes a secret file in a test directory and returns its path.
+func writeSecret(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestExpandSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	key := writeSecret(t, dir, "key", "sk-from-file\n")
+	crlf := writeSecret(t, dir, "crlf", "tok\r\n\r\n")
+	empty := writeSecret(t, dir, "empty", "")
+	big := writeSecret(t, dir, "big", strings.Repeat("x", MaxSecretFileSize+1))
+	exact := writeSecret(t, dir, "exact", strings.Repeat("y", MaxSecretFileSize))
+	env := envMap(map[string]string{
+		"KEY_FILE": key, "BOTH": "env", "BOTH_FILE": key, "EMPTY": "", "EMPTY_FILE": key,
+		"UNSET_FILE": "", "GONE_FILE": filepath.Join(dir, "nope"), "REL_FILE": "key",
+	})
+	tests := []struct {
+		in, want string
+		used     []string
+		err      string
+	}{
+		{in: "${file:" + key + "}", want: "sk-from-file", used: []string{"sk-from-file"}},
+		{in: "Bearer ${file:" + crlf + "}", want: "Bearer tok", used: []string{"tok"}},
+		{in: "${file:key}", want: "sk-from-file", used: []string{"sk-from-file"}}, // relative to the config's directory
+		{in: "${file:" + empty + "}", want: ""},
+		{in: "${file:" + exact + "}", want: strings.Repeat("y", MaxSecretFileSize), used: []string{strings.Repeat("y", MaxSecretFileSize)}},
+		// NAME_FILE stands in for an unset or empty NAME (Docker's convention).
+		{in: "${KEY}", want: "sk-from-file", used: []string{"sk-from-file"}},
+		{in: "${KEY:-default}", want: "sk-from-file", used: []string{"sk-from-file"}},
+		{in: "${EMPTY}", want: "sk-from-file", used: []string{"sk-from-file"}},
+		{in: "${REL}", want: "sk-from-file", used: []string{"sk-from-file"}},
+		{in: "${UNSET:-d}", want: "d"}, // an empty NAME_FILE counts as unset
+		{in: "${UNSET}", err: "environment variable not set: UNSET"},
+		{in: "${BOTH}", err: "both BOTH and BOTH_FILE are set; set only one"},
+		{in: "${GONE}", err: "GONE_FILE: reading secret file: open " + filepath.Join(dir, "nope")},
+		{in: "${file:" + filepath.Join(dir, "nope") + "}", err: "reading secret file: open " + filepath.Join(dir, "nope") + ": no such file"},
+		{in: "${file:" + big + "}", err: "reading secret file " + big + ": larger than 65536 bytes"},
+		{in: "${file:" + dir + "}", err: "not a regular file"},
+	}
+	for _, tt := range tests {
+		got, used, err := expandEnv(tt.in, env, dir)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("expandEnv(%q) error = %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want || strings.Join(used, ",") != strings.Join(tt.used, ",") {
+			t.Errorf("expandEnv(%q) = %q, %d used, %v; want %q, %d used", tt.in, clipRef(got), len(used), err, clipRef(tt.want), len(tt.used))
+		}
+	}
+}
+
+func TestParseSecretFromFile(t *testing.T) {
+	dir := t.TempDir()
+	writeSecret(t, dir, "openai_key", "sk-file-secret\n")
+	path := filepath.Join(dir, "agent.yaml")
+	c, err := Parse(path, []byte(minimalYAML+"llm:\n  api_key: ${file:openai_key}\n  model: ${MODEL_NAME}\n"),
+		envMap(map[string]string{"MODEL_NAME_FILE": filepath.Join(dir, "openai_key")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LLM.APIKey != "sk-file-secret" || c.LLM.Model != "sk-file-secret" {
+		t.Errorf("api_key %q, model %q; want the file's contents", c.LLM.APIKey, c.LLM.Model)
+	}
+}
+
+// A secret read from a file is as secret as one from the environment: no
+// validation error may repeat it, wherever it lands.
+func TestParseNeverEchoesSecretFiles(t *testing.T) {
+	const secret = "Sk.File+0123456789"
+	dir := t.TempDir()
+	file := writeSecret(t, dir, "secret", secret+"\n")
+	env := envMap(map[string]string{"TOKEN_FILE": file})
+	for _, ref := range []string{"${file:" + file + "}", "${TOKEN}"} {
+		docs := []string{
+			minimalYAML + "tts: {rate: " + ref + "}\n",
+			minimalYAML + "llm: {base_url: " + ref + "}\n",
+			minimalYAML + "stt: {provider: " + ref + "}\n",
+			minimalYAML + "language: " + ref + "\n",
+			strings.Replace(minimalYAML, "id: test", "id: "+ref, 1),
+			strings.Replace(minimalYAML, "next: end", "next: "+ref, 1),
+			strings.Replace(minimalYAML, "say: Hi", "say: \"{{"+ref+"\"", 1),
+			minimalYAML + "llm: {provider: fake, system_prompt: \"{{ " + ref + " }}\"}\n",
+			minimalYAML + "greeting: \"x {{" + ref + "\"\nllm: {provider: fake}\n",
+		}
+		for _, doc := range docs {
+			_, err := Parse(filepath.Join(dir, "agent.yaml"), []byte(doc), env)
+			if err == nil {
+				t.Errorf("no error for:\n%s", doc)
+				continue
+			}
+			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "Sk.File") {
+				t.Errorf("error repeats the secret:\n%v", err)
+			}
 		}
 	}
 }

@@ -34,7 +34,7 @@ type FlowConfig struct {
 	Fallback string `yaml:"fallback,omitempty" json:"fallback"`
 	// Threshold is the lowest intent score, above 0 and at most 1, that counts as a match. Default 0.5.
 	Threshold float64 `yaml:"threshold,omitempty" json:"threshold"`
-	// Vars declares the per-call variables texts may use, with default values. The runtime may set them per call (for example caller details from a CRM).
+	// Vars declares per-call variables texts may use, with default values, like the agent's top-level vars (texts may use those and the built-ins from, to, call_id and agent_id too). The runtime may set them per call (for example caller details from a CRM).
 	Vars map[string]string `yaml:"vars,omitempty" json:"vars,omitempty"`
 	// Intents are what the caller may want, learned from example sentences and keywords.
 	Intents map[string]FlowIntent `yaml:"intents,omitempty" json:"intents,omitempty"`
@@ -44,6 +44,10 @@ type FlowConfig struct {
 	Global []FlowTransition `yaml:"global,omitempty" json:"global,omitempty"`
 	// Nodes are the steps of the conversation, by name.
 	Nodes map[string]FlowNode `yaml:"nodes" json:"nodes" jsonschema:"required"`
+
+	// agentVars are the names of the agent's top-level vars, which texts may
+	// use too; set when the agent config is parsed or validated.
+	agentVars []string
 }
 
 // FlowIntent is something the caller may want.

@@ -100,6 +100,8 @@ func (c *flowCheck) vars() {
 			c.p.addf(path, "%q is not a valid variable name: letters, digits and _, not starting with a digit", name)
 		case name == "result":
 			c.p.addf(path, "the name \"result\" is reserved for tool results")
+		case slices.Contains(builtinVars, name):
+			c.p.addf(path, "%q is a built-in variable that every call sets (%s); remove it", name, strings.Join(builtinVars, ", "))
 		case hasKey(c.f.Slots, name):
 			c.p.addf(path, "%q is also a slot; give the variable another name", name)
 		}
@@ -188,7 +190,7 @@ func (c *flowCheck) intents() {
 			at := indexPath(path+".examples", i)
 			t, err := tmpl.Parse(ex)
 			if err != nil {
-				c.p.addf(at, "%v", err)
+				templateSyntax(c.p, at, ex, err)
 				continue
 			}
 			words := 0
@@ -401,7 +403,7 @@ func (c *flowCheck) transition(path string, t FlowTransition, capture []string, 
 func (c *flowCheck) text(path, s string, withResult bool) {
 	t, err := tmpl.Parse(s)
 	if err != nil {
-		c.p.addf(path, "%v", err)
+		templateSyntax(c.p, path, s, err)
 		return
 	}
 	for _, ref := range t.Refs() {
@@ -415,9 +417,10 @@ func (c *flowCheck) text(path, s string, withResult bool) {
 			c.p.addf(path, "{{%s}}: only result has fields; slots and variables are plain names", ref)
 		case hasKey(c.f.Slots, ref):
 			c.usedSlots[ref] = true
-		case hasKey(c.f.Vars, ref):
+		case hasKey(c.f.Vars, ref), slices.Contains(c.f.agentVars, ref), slices.Contains(builtinVars, ref):
 		default:
 			known := append(sortedKeys(c.f.Slots), sortedKeys(c.f.Vars)...)
+			known = append(append(known, c.f.agentVars...), builtinVars...)
 			msg := fmt.Sprintf("{{%s}} is not a slot or a variable (declare variables under vars)", ref)
 			if s := suggest(ref, known); s != "" {
 				msg = fmt.Sprintf("{{%s}} is not a slot or a variable (did you mean {{%s}}?)", ref, s)

@@ -81,6 +81,9 @@ func Parse(name string, data []byte, lookupEnv func(string) (string, bool)) (*Co
 	}
 	cfg.src = src
 	cfg.applyDefaults()
+	if !ck.present["tts.voice"] {
+		cfg.defaultVoice()
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

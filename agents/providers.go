@@ -8,12 +8,16 @@ var (
 	sttProviders = []string{"pocketsphinx", "fake", "deepgram", "openai"}
 	ttsProviders = []string{"espeak", "fake", "openai", "elevenlabs", "cartesia"}
 	// openai covers every OpenAI-compatible server (OpenAI, Groq, Ollama, vLLM,
-	// llama.cpp).
-	llmProviders = []string{ProviderFlow, "fake", "openai"}
+	// llama.cpp); webhook is the customer's own backend (docs/SERVER-DRIVEN.md).
+	llmProviders = []string{ProviderFlow, "fake", "openai", ProviderWebhook}
 )
 
 // ProviderFlow is the llm.provider that runs the deterministic flow engine.
 const ProviderFlow = "flow"
+
+// ProviderWebhook is the llm.provider that asks the customer's backend for each
+// reply over signed HTTP (docs/SERVER-DRIVEN.md).
+const ProviderWebhook = "webhook"
 
 // STTProviders lists the speech-to-text providers a config may name.
 func STTProviders() []string { return slices.Clone(sttProviders) }

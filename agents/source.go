@@ -53,12 +53,13 @@ func indexPath(parent string, i int) string {
 }
 
 // show quotes a config value for an error message, unless it contains a value
-// taken from the environment: those may be secrets and are never echoed.
+// taken from the environment or a secret file: those may be secrets and are
+// never echoed.
 func (s *source) show(v string) string {
 	if s != nil {
 		for _, sec := range s.secrets {
 			if sec != "" && strings.Contains(v, sec) {
-				return "(value from the environment)"
+				return "(value from the environment or a secret file)"
 			}
 		}
 	}

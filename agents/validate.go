@@ -11,6 +11,7 @@ import (
 
 	"github.com/parley-voice/parley/agents/internal/phrase"
 	"github.com/parley-voice/parley/pipeline"
+	"github.com/parley-voice/parley/pipeline/webhookllm"
 )
 
 var (
@@ -47,13 +48,18 @@ func (c *Config) validate(p *problems) {
 		p.addf("tts.voice", "is required")
 	}
 	checkIntRange(p, "tts.rate", c.TTS.Rate, 80, 450)
+	c.validateLanguages(p)
 	c.validateLLM(p)
+	c.validateFallbacks(p)
+	c.validateVars(p)
+	c.validateCallStart(p)
 	c.Turn.validate(p)
 	c.VAD.validate(p)
 	c.Budgets.validate(p)
 	c.Timeouts.validate(p)
 	tools := c.validateTools(p)
 	if c.Flow != nil {
+		c.Flow.agentVars = sortedKeys(c.Vars)
 		c.Flow.validate(p, "flow", tools)
 	}
 }
@@ -79,6 +85,9 @@ func (c *Config) validateLLM(p *problems) {
 	}
 	if t := l.Temperature; t != nil && (math.IsNaN(*t) || *t < 0 || *t > 2) {
 		p.addf("llm.temperature", "must be between 0 and 2")
+	}
+	if h := l.HistoryTokens; h != 0 && (h < 500 || h > 2_000_000) {
+		p.addf("llm.history_tokens", "must be 0 (no limit) or between 500 and 2000000")
 	}
 }
 
@@ -230,4 +239,37 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// validateCallStart checks the call-start webhook, and the url and secret of
+// the webhook llm provider (the server checks its other options when it
+// provisions the agent). Messages never show the secret or the URL's path and
+// query.
+func (c *Config) validateCallStart(p *problems) {
+	if o := c.LLM.Options; c.LLM.Provider == ProviderWebhook {
+		loopback, _ := o["allow_insecure_loopback"].(bool)
+		if u, ok := o["url"].(string); !ok {
+			p.addf("llm.options.url", "is required for provider %q: the backend's https URL", ProviderWebhook)
+		} else if err := webhookllm.CheckURL(u, loopback); err != nil {
+			p.addf("llm.options.url", "%v", err)
+		}
+		if s, ok := o["secret"].(string); !ok {
+			p.addf("llm.options.secret", "is required for provider %q: a whsec_… secret (use ${ENV_VAR})", ProviderWebhook)
+		} else if err := webhookllm.CheckSecret(s); err != nil {
+			p.addf("llm.options.secret", "%v", err)
+		}
+	}
+	h := c.CallStart
+	if h == nil {
+		return
+	}
+	if err := webhookllm.CheckURL(h.URL, h.AllowInsecureLoopback); err != nil {
+		p.addf("call_start.url", "%v", err)
+	}
+	if err := webhookllm.CheckSecret(h.Secret); err != nil {
+		p.addf("call_start.secret", "%v", err)
+	}
+	if h.Timeout != 0 {
+		checkDuration(p, "call_start.timeout", h.Timeout, 100*time.Millisecond, 10*time.Second)
+	}
 }

@@ -60,6 +60,12 @@ type LLMRequest struct {
 	Tools    []ToolSpec
 	// Vars are per-call variables (caller number, CRM data) for prompt templates.
 	Vars map[string]string
+	// CallID and AgentID identify the call the reply is for, for generators that
+	// run outside the process (a customer's backend behind a webhook).
+	CallID  string
+	AgentID string
+	// Turn counts the caller's turns; 0 before the caller has spoken (a greeting).
+	Turn int
 }
 
 // Intent is what a deterministic engine recognised in the caller's words.
@@ -84,6 +90,18 @@ type LLMChunk struct {
 	// Intent is set by engines that classify the caller's words.
 	Intent *Intent
 	Usage  *Usage
+	// End asks the call to hang up, or transfer, once the reply has been spoken.
+	End *EndCall
+}
+
+// EndCall is a reply generator's decision to end the call after its reply.
+type EndCall struct {
+	// Transfer is where to transfer the caller (a phone number or SIP URI);
+	// empty hangs up.
+	Transfer string
+	// Reason explains the decision, e.g. "resolved"; for a hang-up it becomes the
+	// call.ended reason (default agent_hangup).
+	Reason string
 }
 
 // InlineLLM is implemented by reply generators that answer in process without

@@ -1,5 +1,19 @@
 // Package plugins is the public Go API for extending Parley: custom tools (typed Go
 // functions the agent can call) and the registry that agents look tools up in.
+//
+// During a call, the tool calls of one round run in parallel, each under its own
+// deadline (see Run), and the ctx a tool gets carries the call it runs for:
+//
+//   - ReportProgress tells the caller how a slow tool is getting on: each report
+//     is a tool.progress event, and its Say phrase ("Still checking the
+//     calendar…") may be spoken while the tool keeps running.
+//   - IdempotencyKey is a key stable for one tool call and unique to it, for APIs
+//     that deduplicate writes (the http_request tool sends it as an
+//     Idempotency-Key header); CallInfo gives the call id, agent id and turn, to
+//     tag what the tool writes elsewhere.
+//
+// Outside a call ReportProgress does nothing and IdempotencyKey is empty, so
+// tools stay easy to test on their own.
 package plugins
 
 import (
@@ -11,7 +25,9 @@ import (
 )
 
 // Tool is something the agent can call during a turn. Call runs off the call
-// actor's goroutine with a deadline in ctx; it must return when ctx is done.
+// actor's goroutine with a deadline in ctx; it must return when ctx is done. ctx
+// also carries the tool call's identity (CallInfo, IdempotencyKey) and a
+// progress reporter (ReportProgress).
 type Tool interface {
 	// Spec names and describes the tool and the JSON Schema of its arguments.
 	Spec() pipeline.ToolSpec

@@ -95,6 +95,7 @@ func (e *Environment) build(ref Ref, ts *Toolset) (*namedTool, error) {
 			nt.timeout = to.Timeout()
 		}
 	}
+	nt.own = max(nt.timeout, 0)
 	if nt.timeout <= 0 {
 		nt.timeout = DefaultTimeout
 	}
@@ -177,6 +178,17 @@ func (ts *Toolset) Timeout(name string) time.Duration {
 	return DefaultTimeout
 }
 
+// ConfiguredTimeout is the deadline its ref or the tool itself (Timeouter) sets
+// for the named tool, or zero when neither does (or the name is unknown), so
+// that a runtime can apply its own default, such as an agent's
+// timeouts.tool_timeout, where Timeout would give DefaultTimeout.
+func (ts *Toolset) ConfiguredTimeout(name string) time.Duration {
+	if t, ok := ts.byName[name]; ok {
+		return t.own
+	}
+	return 0
+}
+
 // Close closes every tool that implements io.Closer (an http_request tool's idle
 // connections, for instance) and returns their errors joined. Call it when the
 // agent's configuration is replaced or the server stops, after the last Run.
@@ -203,6 +215,7 @@ type namedTool struct {
 	inner   Tool
 	spec    pipeline.ToolSpec
 	timeout time.Duration
+	own     time.Duration // timeout from the ref or the tool, 0 if defaulted
 }
 
 func (t *namedTool) Spec() pipeline.ToolSpec {

@@ -59,6 +59,10 @@ warm-up, every turn completed in the --duration window is measured:
   driver   how late the bench sent caller frames (the machine's own lag)
 
 plus dropped inbound frames, memory and goroutines per call, and CPU in cores.
+With --stream the reply is streamed token by token (in process, or by the OpenAI
+client from a loopback SSE fake) and each turn is also timed from the token that
+completes the first sentence to the TTS request for it; sse adds a bare SSE
+client reading the same server as the same-run baseline.
 Progress goes to stderr, the table to stdout. Other load on the machine skews every
 figure: the load average is printed with each run.`, stderr)
 	callsFlag := fs.String("calls", "1,100,1000", "comma-separated numbers of concurrent calls, one run each")
@@ -72,6 +76,8 @@ figure: the load average is printed with each run.`, stderr)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of each measurement window to `file` (-N is added for each count when there are several)")
 	memProfile := fs.String("memprofile", "", "write a heap profile at the end of each window to `file` (-N added likewise)")
 	tableTTS := fs.Bool("table-tts", false, "replace the fake TTS's per-sample sine by a table copy, to tell the runtime's cost from the fake's")
+	stream := fs.String("stream", "", "stream each reply token by token and time first sentence → TTS request: `mode` inprocess (a pipeline.LLM in process) or sse (the OpenAI client against a loopback fake, with a bare-client baseline)")
+	tokenDelay := fs.Duration("token-delay", 0, "pause between streamed tokens with --stream")
 	quiet := fs.Bool("q", false, "no progress lines")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -91,7 +97,7 @@ figure: the load average is printed with each run.`, stderr)
 	header := true
 	for _, n := range counts {
 		cfg := bench.Config{Calls: n, Duration: *duration, Warmup: *warmup, Ramp: *ramp, SampleRate: *rate,
-			Shards: *shards, TableTTS: *tableTTS}
+			Shards: *shards, TableTTS: *tableTTS, Stream: bench.StreamMode(*stream), TokenDelay: *tokenDelay}
 		if !*quiet {
 			cfg.Progress = func(p bench.Progress) {
 				fmt.Fprintf(stderr, "  %5d calls  %-7s %4.0fs/%.0fs  %6d turns  share p99 %-9s dropped %d\n",
@@ -150,6 +156,17 @@ figure: the load average is printed with each run.`, stderr)
 				printRow(stdout, benchColumns, "", s.Name, fmtDur(s.P50), fmtDur(s.P90), fmtDur(s.P99), fmtDur(s.Max))
 			}
 		}
+		if st := rep.Stream; st != nil {
+			fmt.Fprintf(stdout, "%s %s, token delay %v: first sentence's last token → TTS request  p50 %s  p90 %s  p99 %s  max %s  (%d turns)\n",
+				strings.Repeat(" ", benchColumns[0]), st.Mode, st.TokenDelay, fmtDur(st.ToTTS.P50), fmtDur(st.ToTTS.P90), fmtDur(st.ToTTS.P99), fmtDur(st.ToTTS.Max), st.ToTTS.N)
+			if st.Baseline.N > 0 {
+				fmt.Fprintf(stdout, "%s bare SSE client, same server write → chunk parsed  p50 %s  p90 %s  p99 %s  max %s  (%d streams); runtime share ≈ p50 %s  p99 %s\n",
+					strings.Repeat(" ", benchColumns[0]), fmtDur(st.Baseline.P50), fmtDur(st.Baseline.P90), fmtDur(st.Baseline.P99), fmtDur(st.Baseline.Max), st.Baseline.N,
+					fmtDur(st.ToTTS.P50-st.Baseline.P50), fmtDur(st.ToTTS.P99-st.Baseline.P99))
+				fmt.Fprintf(stdout, "%s OpenAI client hands the chunk to the runtime → TTS request  p50 %s  p90 %s  p99 %s  max %s\n",
+					strings.Repeat(" ", benchColumns[0]), fmtDur(st.FromClient.P50), fmtDur(st.FromClient.P90), fmtDur(st.FromClient.P99), fmtDur(st.FromClient.Max))
+			}
+		}
 		if w := warnings(rep); w != "" && !*quiet {
 			fmt.Fprintf(stderr, "  ! %d calls: %s\n", n, w)
 		}
@@ -206,6 +223,9 @@ func warnings(r bench.Report) string {
 	}
 	if r.IncompleteTurns > 0 {
 		w = append(w, fmt.Sprintf("%d turns without every stage", r.IncompleteTurns))
+	}
+	if r.Stream != nil && r.Stream.Unmatched > 0 {
+		w = append(w, fmt.Sprintf("%d first sentences not matched to their token", r.Stream.Unmatched))
 	}
 	if r.LeakedGoroutines > 0 {
 		w = append(w, fmt.Sprintf("%d goroutines outlived the calls", r.LeakedGoroutines))

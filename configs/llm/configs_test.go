@@ -41,6 +41,8 @@ func TestConfigs(t *testing.T) {
 		vars     map[string]string
 		required []string // variables without a default
 		stt, llm string
+		provider string // llm.provider; default openai
+		tools    []string
 	}{
 		{
 			file:     "openai-support.yaml",
@@ -55,6 +57,14 @@ func TestConfigs(t *testing.T) {
 			vars: map[string]string{"OLLAMA_BASE_URL": noNetwork(t), "WHISPER_BASE_URL": noNetwork(t)},
 			stt:  "openai", llm: "llama3.1",
 		},
+		{
+			file: "server-driven.yaml",
+			vars: map[string]string{"BRAIN_URL": "https://brain.example", "DEEPGRAM_API_KEY": "dg-test",
+				"BRAIN_SECRET": "whsec_c2VydmVyLWRyaXZlbi1jb25maWctdGVzdC1zZWNyZXQ="},
+			required: []string{"BRAIN_URL", "BRAIN_SECRET", "DEEPGRAM_API_KEY"},
+			stt:      "deepgram", provider: "webhook",
+			tools: []string{"end_call", "transfer_call", "lookup_order"},
+		},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			data, err := os.ReadFile(tc.file)
@@ -66,18 +76,29 @@ func TestConfigs(t *testing.T) {
 			if err != nil {
 				t.Fatalf("loading with its variables set: %v", err)
 			}
-			if cfg.STT.Provider != tc.stt || cfg.LLM.Provider != "openai" || cfg.LLM.Model != tc.llm {
-				t.Errorf("stt %s, llm %s %s; want stt %s, llm openai %s", cfg.STT.Provider, cfg.LLM.Provider, cfg.LLM.Model, tc.stt, tc.llm)
+			if tc.provider == "" {
+				tc.provider = "openai"
+			}
+			if cfg.STT.Provider != tc.stt || cfg.LLM.Provider != tc.provider || cfg.LLM.Model != tc.llm {
+				t.Errorf("stt %s, llm %s %s; want stt %s, llm %s %s", cfg.STT.Provider, cfg.LLM.Provider, cfg.LLM.Model, tc.stt, tc.provider, tc.llm)
 			}
 			a, err := server.Provision(cfg, plugins.Default(), &server.Providers{})
 			if err != nil {
 				t.Fatalf("provisioning: %v", err)
 			}
 			defer a.Tools.Close()
-			for _, n := range []string{"end_call", "lookup_order"} {
+			if tc.tools == nil {
+				tc.tools = []string{"end_call", "lookup_order"}
+			}
+			for _, n := range tc.tools {
 				if _, ok := a.Tools.Lookup(n); !ok {
 					t.Errorf("tool %s not provisioned (have %v)", n, a.Tools.Names())
 				}
+			}
+			// The prompt names the caller when the call knows them.
+			vars := cfg.CallVars("CA1", "+15550100", "+15550199", map[string]string{"customer_name": "Ada Lovelace"})
+			if p := cfg.RenderSystemPrompt(vars); !strings.Contains(p, "name on file is Ada Lovelace; they are calling from\n+15550100.") {
+				t.Errorf("system prompt does not name the caller:\n%s", p)
 			}
 			// A missing variable fails the load, naming it, without its value.
 			for _, k := range tc.required {

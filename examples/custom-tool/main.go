@@ -1,10 +1,13 @@
-// Command custom-tool shows how a program embeds Parley with its own Go tool: it
-// registers check_stock (a typed Go function whose argument struct is the
-// tool's JSON Schema) and serves a flow agent whose "check" node calls it.
-// Everything runs offline: PocketSphinx listens, espeak-ng speaks.
+// Command custom-tool shows how a program embeds Parley with its own Go tools: it
+// registers check_stock and hold_item (typed Go functions whose argument struct
+// is the tools' JSON Schema) and serves a flow agent whose "check" and "hold"
+// nodes call them. check_stock reports progress when the stock system is slow
+// (--latency), which the agent speaks while it waits; hold_item deduplicates
+// its writes by the tool call's idempotency key. Everything runs offline:
+// PocketSphinx listens, espeak-ng speaks.
 //
-//	go run ./examples/custom-tool
-//	bin/parley call --url ws://127.0.0.1:8081/v1/ws --agent stock-check "do you have kettles"
+//	go run ./examples/custom-tool --latency 2500ms
+//	bin/parley call --url ws://127.0.0.1:8081/v1/ws --agent stock-check "do you have kettles" "please put kettles aside"
 package main
 
 import (
@@ -33,9 +36,10 @@ var agentYAML []byte
 
 // options are what the flags set.
 type options struct {
-	addr   string
-	config string
-	grace  time.Duration
+	addr    string
+	config  string
+	grace   time.Duration
+	latency time.Duration
 }
 
 func parseOptions(args []string, out io.Writer) (options, error) {
@@ -43,17 +47,21 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	fs := flag.NewFlagSet("custom-tool", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintln(out, "custom-tool: serves a Parley agent that calls a Go tool (check_stock).\n\nUsage:\n  custom-tool [flags]\n\nFlags:")
+		fmt.Fprintln(out, "custom-tool: serves a Parley agent that calls Go tools (check_stock, hold_item).\n\nUsage:\n  custom-tool [flags]\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8081", "listen address (host:port)")
 	fs.StringVar(&o.config, "config", "", "agent config file to serve instead of the embedded agent.yaml")
 	fs.DurationVar(&o.grace, "grace", 10*time.Second, "how long live calls may run on after a shutdown signal")
+	fs.DurationVar(&o.latency, "latency", 0, "how long the simulated stock system takes to answer; over 1s, check_stock reports progress")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q (see --help)", fs.Args())
+	}
+	if o.latency < 0 {
+		return o, fmt.Errorf("--latency %s: must not be negative", o.latency)
 	}
 	return o, nil
 }
@@ -67,7 +75,7 @@ func loadAgent(path string) (*agents.Config, error) {
 }
 
 // newServer provisions the agent with the tool environment that holds
-// check_stock. Provisioning fails, naming the tool, if the agent refers to a
+// check_stock and hold_item. Provisioning fails, naming the tool, if the agent refers to a
 // tool the environment lacks.
 func newServer(cfg *agents.Config, inv *Inventory, log *slog.Logger) (*server.Server, error) {
 	tools, err := newTools(inv)
@@ -101,7 +109,9 @@ func run(ctx context.Context, args []string, out io.Writer, onListen func(addr s
 	if err != nil {
 		return err
 	}
-	srv, err := newServer(cfg, NewInventory(), log)
+	inv := NewInventory()
+	inv.Latency = o.latency
+	srv, err := newServer(cfg, inv, log)
 	if err != nil {
 		return err
 	}
@@ -111,7 +121,7 @@ func run(ctx context.Context, args []string, out io.Writer, onListen func(addr s
 	}
 	addr := ln.Addr().String()
 	log.Info("serving", "agent", cfg.ID, "ws", "ws://"+addr+"/v1/ws")
-	fmt.Fprintf(out, "\nCall the agent (in another terminal, after make build):\n  bin/parley call --url ws://%s/v1/ws --agent %s \"do you have kettles\" \"goodbye\"\n\n", addr, cfg.ID)
+	fmt.Fprintf(out, "\nCall the agent (in another terminal, after make build):\n  bin/parley call --url ws://%s/v1/ws --agent %s \"do you have kettles\" \"please put kettles aside\" \"goodbye\"\n\n", addr, cfg.ID)
 	if onListen != nil {
 		onListen(addr)
 	}

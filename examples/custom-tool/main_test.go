@@ -3,15 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/parley-voice/parley/pipeline/espeak"
 	"github.com/parley-voice/parley/pipeline/sphinx"
+	"github.com/parley-voice/parley/plugins"
 	"github.com/parley-voice/parley/runtime/caller"
 	"github.com/parley-voice/parley/runtime/events"
 )
@@ -21,7 +24,7 @@ func TestCheckStockIsRegistered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"check_stock", "end_call"} {
+	for _, n := range []string{"check_stock", "hold_item", "end_call"} {
 		if !slices.Contains(env.Names(), n) {
 			t.Fatalf("%s is not in the environment: %v", n, env.Names())
 		}
@@ -60,6 +63,61 @@ func TestCheckStockIsRegistered(t *testing.T) {
 	}
 }
 
+// TestCheckStockReportsProgressWhenSlow: a slow stock system makes check_stock
+// report progress with a phrase to say; a quick one does not.
+func TestCheckStockReportsProgressWhenSlow(t *testing.T) {
+	for _, tt := range []struct {
+		latency time.Duration
+		want    int
+	}{{0, 0}, {300 * time.Millisecond, 1}} {
+		inv := NewInventory()
+		inv.Latency, inv.SlowAfter = tt.latency, 50*time.Millisecond
+		var mu sync.Mutex
+		var reports []plugins.Progress
+		ctx := plugins.WithProgress(context.Background(), func(p plugins.Progress) {
+			mu.Lock()
+			reports = append(reports, p)
+			mu.Unlock()
+		})
+		res, err := inv.Check(ctx, StockArgs{Product: "kettles"})
+		if err != nil || res.(Stock).InStock != 7 {
+			t.Fatalf("latency %s: Check = %v, %v", tt.latency, res, err)
+		}
+		mu.Lock()
+		if len(reports) != tt.want || (tt.want > 0 && reports[0].Say == "") {
+			t.Errorf("latency %s: reports %+v, want %d with a phrase", tt.latency, reports, tt.want)
+		}
+		mu.Unlock()
+	}
+}
+
+// TestHoldItemIsIdempotent: the same tool call run twice puts one item aside;
+// another tool call puts another.
+func TestHoldItemIsIdempotent(t *testing.T) {
+	inv := NewInventory()
+	call := func(toolCallID string) context.Context {
+		return plugins.WithCallInfo(context.Background(), plugins.ToolCallInfo{CallID: "call_A", Turn: 1, Round: 1, ToolCallID: toolCallID, Tool: "hold_item"})
+	}
+	first, err := inv.HoldItem(call("c1"), StockArgs{Product: "kettles"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := inv.HoldItem(call("c1"), StockArgs{Product: "kettles"})
+	if err != nil || again != first {
+		t.Fatalf("retry gave %v, %v; want %v", again, err, first)
+	}
+	if n := inv.counts["kettles"]; n != 6 {
+		t.Errorf("%d kettles left after one hold, want 6", n)
+	}
+	second, err := inv.HoldItem(call("c2"), StockArgs{Product: "kettles"})
+	if err != nil || second.(Hold).Hold == first.(Hold).Hold || inv.counts["kettles"] != 5 {
+		t.Errorf("another tool call gave %v, %v with %d left", second, err, inv.counts["kettles"])
+	}
+	if _, err := inv.HoldItem(call("c3"), StockArgs{Product: "glasses"}); !errors.Is(err, errNoneLeft) {
+		t.Errorf("holding an item out of stock: %v", err)
+	}
+}
+
 func TestAgentProvisions(t *testing.T) {
 	cfg, err := loadAgent("")
 	if err != nil {
@@ -82,9 +140,10 @@ func TestAgentProvisions(t *testing.T) {
 	}
 }
 
-// TestCallUsesTheTool runs the program as `go run` would, calls the agent with
-// real speech (espeak-ng for the caller, PocketSphinx on the server) and checks
-// that the flow called check_stock and spoke its result.
+// TestCallUsesTheTool runs the program as `go run` would, with a slow stock
+// system, calls the agent with real speech (espeak-ng for the caller,
+// PocketSphinx on the server) and checks that the flow called check_stock,
+// spoke its progress phrase while it waited, and spoke its result.
 func TestCallUsesTheTool(t *testing.T) {
 	if err := espeak.Available(); err != nil {
 		t.Fatalf("espeak-ng is required (run make deps): %v", err)
@@ -96,7 +155,9 @@ func TestCallUsesTheTool(t *testing.T) {
 	defer cancel()
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, io.Discard, func(a string) { addrc <- a }) }()
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--latency", "1500ms"}, io.Discard, func(a string) { addrc <- a })
+	}()
 	var addr string
 	select {
 	case addr = <-addrc:
@@ -107,17 +168,25 @@ func TestCallUsesTheTool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// WaitEnd leaves time for the 1.5 s lookup and the answer after the last line.
 	res, err := caller.Run(ctx, caller.Config{URL: "ws://" + addr + "/v1/ws", Agent: "stock-check",
-		Lines: []caller.Line{{Text: "do you have kettles"}}, TTS: tts, Voice: "en-us+m3", WaitEnd: time.Second})
+		Lines: []caller.Line{{Text: "do you have kettles"}}, TTS: tts, Voice: "en-us+m3", WaitEnd: 4 * time.Second})
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
-	var called, completed bool
+	var called, progress, completed bool
 	var replies []string
 	for _, e := range res.Events {
 		switch e.Type {
 		case events.ToolCalled:
 			called = called || e.Payload["name"] == "check_stock"
+		case events.ToolProgress:
+			if e.Payload["name"] == "check_stock" && !completed {
+				progress = true
+				if e.Payload["spoken"] != true {
+					t.Errorf("tool.progress %v: the agent was silent, so the phrase should be spoken", e.Payload)
+				}
+			}
 		case events.ToolCompleted:
 			completed = completed || (e.Payload["name"] == "check_stock" && e.Payload["ok"] == true)
 		case events.AgentResponse:
@@ -126,8 +195,8 @@ func TestCallUsesTheTool(t *testing.T) {
 			}
 		}
 	}
-	if !called || !completed {
-		t.Errorf("check_stock called %v, completed %v; replies %q", called, completed, replies)
+	if !called || !progress || !completed {
+		t.Errorf("check_stock called %v, reported progress %v, completed %v; replies %q", called, progress, completed, replies)
 	}
 	if !slices.ContainsFunc(replies, func(s string) bool { return strings.Contains(s, "We have 7 kettles in stock") }) {
 		t.Errorf("no reply used the tool's result: %q", replies)

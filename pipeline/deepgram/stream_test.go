@@ -380,3 +380,20 @@ func TestReconnectRefused(t *testing.T) {
 		t.Fatalf("got %v, want final", r.Kind)
 	}
 }
+
+// The agent's language reaches Deepgram as a code it knows.
+func TestLanguageOnTheWire(t *testing.T) {
+	for tag, want := range map[string]string{"de-DE": "de", "fr-FR": "fr", "fr-CA": "fr-CA", "pt-br": "pt-BR", "en-GB": "en-GB", "es-419": "es-419", "ja": "ja"} {
+		f := newFake(t)
+		open(t, f, Config{Model: "nova-3"}, pipeline.STTConfig{Language: tag})
+		f.mu.Lock()
+		got := f.queries[0].Get("language")
+		f.mu.Unlock()
+		if got != want {
+			t.Errorf("language %q sent as %q, want %q", tag, got, want)
+		}
+	}
+	if Language("") != "" {
+		t.Error("an empty language must stay unset (Deepgram's default)")
+	}
+}

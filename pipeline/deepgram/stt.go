@@ -86,8 +86,8 @@ func (s *STT) listenURL(cfg pipeline.STTConfig, sendRate int) (string, error) {
 	if s.cfg.SmartFormat {
 		q.Set("smart_format", "true")
 	}
-	if cfg.Language != "" {
-		q.Set("language", cfg.Language)
+	if lang := Language(cfg.Language); lang != "" {
+		q.Set("language", lang)
 	}
 	// Expected phrases become keyterms (nova-3) or keywords (older models).
 	param := "keywords"

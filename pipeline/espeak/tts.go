@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/parley-voice/parley/media/resample"
@@ -19,7 +20,9 @@ type TTS struct {
 // Synthesize speaks req.Text and streams PCM16 mono audio at req.SampleRate to
 // sink, chunk by chunk as the library produces it. req.Voice and req.Rate
 // override the configured voice and rate; with no voice, req.Language (a BCP 47
-// tag such as "en-GB") picks one. Empty text produces no audio.
+// tag such as "en-GB") picks one. A voice named after a language tag with a
+// region that espeak-ng lacks ("de-de", "en-au") falls back to the primary
+// language ("de", "en"). Empty text produces no audio.
 func (t *TTS) Synthesize(ctx context.Context, req pipeline.TTSRequest, sink func(pcm []int16) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -35,7 +38,7 @@ func (t *TTS) Synthesize(ctx context.Context, req pipeline.TTSRequest, sink func
 	voices := []string{cfg.Voice}
 	switch {
 	case req.Voice != "":
-		voices = []string{req.Voice}
+		voices = withPrimary(req.Voice)
 	case req.Language != "":
 		// Voices are named after lowercase language tags; fall back to the
 		// primary language ("en" for "en-AU") when there is no voice for the region.
@@ -84,3 +87,18 @@ func (t *TTS) Synthesize(ctx context.Context, req pipeline.TTSRequest, sink func
 }
 
 var _ pipeline.TTS = (*TTS)(nil)
+
+// regionalVoiceRE matches a voice named after a language and region, such as
+// "de-de" or "es-419".
+var regionalVoiceRE = regexp.MustCompile(`^[a-z]{2,3}-([a-z]{2}|[0-9]{3})$`)
+
+// withPrimary lists voice and, when it is a language tag with a region, its
+// primary language: espeak-ng's voices are named after lowercase language
+// tags, and many languages have no voice per region.
+func withPrimary(voice string) []string {
+	if regionalVoiceRE.MatchString(voice) {
+		primary, _, _ := strings.Cut(voice, "-")
+		return []string{voice, primary}
+	}
+	return []string{voice}
+}

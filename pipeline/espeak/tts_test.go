@@ -97,6 +97,12 @@ func TestSpeakingRateAndVoice(t *testing.T) {
 	if len(byLang) == 0 {
 		t.Error("no audio for language en-AU (should fall back to en)")
 	}
+	// An agent config picks the voice "de-de" for language de-DE; espeak-ng
+	// has only "de".
+	german, _ := synth(t, tts, pipeline.TTSRequest{Text: sentence, SampleRate: 16000, Voice: "de-de"})
+	if len(german) == 0 || slices.Equal(german, normal) {
+		t.Error("voice de-de did not fall back to the German voice")
+	}
 	// Back to the configured voice. The library carries some state from one
 	// synthesis to the next (pitch flutter and the like), so the same request
 	// gives nearly, not exactly, the same audio.

@@ -170,3 +170,12 @@ func TestTranscriptionBackpressureAndClose(t *testing.T) {
 		t.Errorf("Write after Close = %v", err)
 	}
 }
+
+// Whisper takes ISO-639-1 codes: the agent's BCP 47 tag is cut to its language.
+func TestISOLanguage(t *testing.T) {
+	for tag, want := range map[string]string{"en-US": "en", "pt-BR": "pt", "DE": "de", "es-419": "es", "": ""} {
+		if got := isoLanguage(tag); got != want {
+			t.Errorf("isoLanguage(%q) = %q, want %q", tag, got, want)
+		}
+	}
+}

@@ -12,6 +12,10 @@ var (
 	ErrNoPhrases = errors.New("sphinx: no phrases to listen for; the offline recogniser is grammar-constrained and needs STTConfig.Phrases")
 	// ErrClosed is returned by NewStream after the STT was closed.
 	ErrClosed = errors.New("sphinx: recogniser closed")
+	// ErrLanguage is returned by NewStream for a language other than English:
+	// the model is American English, and would hear any other language as
+	// English words.
+	ErrLanguage = errors.New("sphinx: the offline recogniser knows only English (its model is en-US); use another speech-to-text provider for other languages")
 )
 
 // UnknownWordsError reports phrase words that the pronunciation dictionary

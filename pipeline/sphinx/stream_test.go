@@ -112,6 +112,17 @@ func TestNewStreamErrors(t *testing.T) {
 	if _, err := s.NewStream(context.Background(), pipeline.STTConfig{SampleRate: 16000, Phrases: []string{"...", ""}}, sink); !errors.Is(err, ErrNoPhrases) {
 		t.Errorf("no phrases: err = %v", err)
 	}
+	if _, err := s.NewStream(context.Background(), pipeline.STTConfig{SampleRate: 16000, Language: "fr-FR", Phrases: []string{"yes"}}, sink); !errors.Is(err, ErrLanguage) {
+		t.Errorf("French: err = %v", err)
+	}
+	for _, lang := range []string{"", "en", "en-GB", "EN-us"} {
+		st, err := s.NewStream(context.Background(), pipeline.STTConfig{SampleRate: 16000, Language: lang, Phrases: []string{"yes"}}, sink)
+		if err != nil {
+			t.Errorf("language %q: %v", lang, err)
+			continue
+		}
+		st.Close()
+	}
 	var uw *UnknownWordsError
 	if _, err := s.NewStream(context.Background(), pipeline.STTConfig{SampleRate: 16000, Phrases: []string{"yes zorb"}}, sink); !errors.As(err, &uw) {
 		t.Errorf("unknown word: err = %v", err)

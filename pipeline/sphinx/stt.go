@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/parley-voice/parley/pipeline"
 )
@@ -44,6 +45,9 @@ func (s *STT) NewStream(ctx context.Context, cfg pipeline.STTConfig, sink func(p
 	}
 	if sink == nil {
 		return nil, fmt.Errorf("sphinx: NewStream needs a result sink")
+	}
+	if lang, _, _ := strings.Cut(cfg.Language, "-"); lang != "" && !strings.EqualFold(lang, "en") {
+		return nil, fmt.Errorf("%w (asked for %q)", ErrLanguage, cfg.Language)
 	}
 	g, err := s.grammarFor(cfg.Phrases, cfg.Bandwidth > 0 && cfg.Bandwidth < narrowBand)
 	if err != nil {

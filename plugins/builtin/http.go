@@ -44,6 +44,11 @@ import (
 //     addresses; plain http is only ever allowed to loopback.
 //   - allowed_hosts: host names, IPs or CIDR ranges exempt from the address
 //     check below.
+//   - idempotency_header: the header that carries the tool call's idempotency
+//     key (plugins.IdempotencyKey), so that an API which deduplicates writes
+//     does not act twice on a retried request. Default "Idempotency-Key"; ""
+//     sends none. It is sent with every method, only when the tool runs in a
+//     call, and may not also be set in headers.
 //
 // Connections are checked after DNS resolution, before connecting: private,
 // loopback, link-local, cloud metadata, multicast and other non-public
@@ -235,6 +240,11 @@ func (t *httpTool) newRequest(ctx context.Context, args map[string]any, raw json
 		return nil, fmt.Errorf("building request to %s: %w", t.origin, errorWithoutURL(err))
 	}
 	req.Header = t.cfg.header.Clone()
+	if t.cfg.idemHeader != "" {
+		if key := plugins.IdempotencyKey(ctx); key != "" {
+			req.Header.Set(t.cfg.idemHeader, key)
+		}
+	}
 	return req, nil
 }
 

@@ -18,8 +18,11 @@ import (
 const (
 	DefaultHTTPTimeout          = 5 * time.Second
 	DefaultHTTPMaxResponseBytes = 64 << 10
-	maxHTTPResponseBytes        = 16 << 20
-	maxHTTPTimeout              = 10 * time.Minute
+	// DefaultIdempotencyHeader carries plugins.IdempotencyKey on every request
+	// made during a call, unless the idempotency_header option says otherwise.
+	DefaultIdempotencyHeader = "Idempotency-Key"
+	maxHTTPResponseBytes     = 16 << 20
+	maxHTTPTimeout           = 10 * time.Minute
 )
 
 // httpOptions are the options of http_request as an agent config gives them.
@@ -33,6 +36,9 @@ type httpOptions struct {
 	MaxResponseBytes      int64             `json:"max_response_bytes"`
 	AllowInsecureLoopback bool              `json:"allow_insecure_loopback"`
 	AllowedHosts          []string          `json:"allowed_hosts"`
+	// IdempotencyHeader names the header that carries the tool call's
+	// idempotency key; absent means DefaultIdempotencyHeader, "" sends none.
+	IdempotencyHeader *string `json:"idempotency_header"`
 }
 
 // duration decodes from a Go duration string ("5s", "1m30s") or a number of
@@ -94,6 +100,8 @@ type httpConfig struct {
 	loopback bool // allow_insecure_loopback
 	hosts    []string
 	nets     []netip.Prefix
+	// idemHeader is the canonical name of the idempotency key header, "" for none.
+	idemHeader string
 }
 
 func badOption(name, format string, a ...any) error {
@@ -122,6 +130,9 @@ func parseHTTPOptions(raw json.RawMessage) (*httpConfig, error) {
 		return nil, badOption("method", "want one of %s", strings.Join(httpMethods, ", "))
 	}
 	if err := c.setHeaders(o.Headers); err != nil {
+		return nil, err
+	}
+	if err := c.setIdempotencyHeader(o.IdempotencyHeader); err != nil {
 		return nil, err
 	}
 	if err := c.setBody(o.BodyTemplate); err != nil {
@@ -239,6 +250,29 @@ func (c *httpConfig) setHeaders(h map[string]string) error {
 	}
 	if c.header.Get("User-Agent") == "" {
 		c.header.Set("User-Agent", "parley-http-request/1")
+	}
+	return nil
+}
+
+// setIdempotencyHeader checks the idempotency_header option. It runs after
+// setHeaders: a fixed value configured for the same header would give every
+// tool call one key, defeating it.
+func (c *httpConfig) setIdempotencyHeader(name *string) error {
+	switch {
+	case name == nil:
+		c.idemHeader = DefaultIdempotencyHeader
+	case *name == "":
+		return nil
+	case !validHeaderName(*name):
+		return badOption("idempotency_header", "%q is not a valid header name", shorten(*name))
+	default:
+		c.idemHeader = http.CanonicalHeaderKey(*name)
+	}
+	if slices.Contains(reservedHeaders, c.idemHeader) || c.idemHeader == "Content-Type" || c.idemHeader == "User-Agent" {
+		return badOption("idempotency_header", "%s cannot carry the idempotency key", c.idemHeader)
+	}
+	if _, set := c.header[c.idemHeader]; set {
+		return badOption("headers", "%s carries each tool call's idempotency key (see idempotency_header); do not set it here, or set idempotency_header to \"\" to send your own", c.idemHeader)
 	}
 	return nil
 }

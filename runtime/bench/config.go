@@ -50,6 +50,13 @@ type Config struct {
 	// its tone from a table instead of computing a sine per sample, to tell the
 	// runtime's cost from the fake provider's own CPU.
 	TableTTS bool
+	// Stream, when set, replaces the fake LLM by one that streams its reply
+	// token by token (in process, or the real OpenAI client over loopback SSE)
+	// and times each turn from the chunk that completes the first sentence to
+	// the TTS request for it (Report.Stream). Agent must be nil.
+	Stream StreamMode
+	// TokenDelay is the pause between streamed tokens (default none).
+	TokenDelay time.Duration
 	// Logger receives the calls' logs; nil discards them.
 	Logger *slog.Logger
 	// Progress, when set, is called about once a second from RunTurns' goroutine.
@@ -123,6 +130,12 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("speech %v is too short for the VAD to hear (at least 200ms)", c.Speech)
 	case c.SpeechLevel > 0 || c.NoiseLevel > 0 || c.NoiseLevel >= c.SpeechLevel:
 		return c, fmt.Errorf("levels must be dBFS (≤ 0) with noise %.0f below speech %.0f", c.NoiseLevel, c.SpeechLevel)
+	case c.Stream != StreamOff && c.Stream != StreamInProcess && c.Stream != StreamSSE:
+		return c, fmt.Errorf("stream %q: want %q or %q", c.Stream, StreamInProcess, StreamSSE)
+	case c.Stream != StreamOff && c.Agent != nil:
+		return c, errors.New("stream and a custom agent cannot be combined: the stream mode builds its own agent")
+	case c.TokenDelay < 0:
+		return c, errors.New("token delay must not be negative")
 	case c.Shards < 1:
 		return c, fmt.Errorf("shards %d must be at least 1", c.Shards)
 	}

@@ -31,6 +31,9 @@ type Report struct {
 	// completes the endpointing silence to the reply's first frame reaching the
 	// transport. Unlike Share it includes the inbound frame's wait in the mailbox.
 	CallerSide Dist
+	// Stream is set by streaming runs (Config.Stream): first sentence's last
+	// token → TTS request, and the SSE baseline.
+	Stream *StreamReport `json:",omitempty"`
 
 	// OutLateness is how late the agent's frames reached the transport against
 	// the ideal 20 ms grid of their talkspurt.

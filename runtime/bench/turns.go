@@ -34,7 +34,15 @@ func RunTurns(ctx context.Context, cfg Config) (Report, error) {
 			return Report{}, err
 		}
 	}
-	if cfg.TableTTS {
+	rec := newRecorder()
+	var stream *streamSetup
+	if cfg.Stream != StreamOff {
+		if stream, err = newStreamSetup(cfg, &rec.measuring); err != nil {
+			return Report{}, err
+		}
+		defer stream.close()
+		agent = stream.agent
+	} else if cfg.TableTTS {
 		a := *agent
 		a.TTS = &tableTTS{}
 		agent = &a
@@ -46,7 +54,6 @@ func RunTurns(ctx context.Context, cfg Config) (Report, error) {
 		runtime.MemProfileRate = 4096
 	}
 	rep := Report{Calls: cfg.Calls, LoadBefore: LoadAverage()}
-	rec := newRecorder()
 	bus := events.NewBus()
 	bus.AddSink(rec)
 	defer bus.Close()
@@ -158,6 +165,8 @@ func RunTurns(ctx context.Context, cfg Config) (Report, error) {
 	}
 	cpu0, t0 := cpuTime(), time.Now()
 	rec.measuring.Store(true)
+	stopBaseline := startBaseline(stream)
+	defer stopBaseline()
 	half := cfg.Duration / 2
 	err = phase(ctx, half, func(el time.Duration) { progress("measure", el, cfg.Duration) })
 	var mMid runtime.MemStats
@@ -167,6 +176,7 @@ func RunTurns(ctx context.Context, cfg Config) (Report, error) {
 		err = phase(ctx, cfg.Duration-half, func(el time.Duration) { progress("measure", half+el, cfg.Duration) })
 	}
 	rec.measuring.Store(false)
+	stopBaseline()
 	rep.Window = time.Since(t0)
 	cpu1 := cpuTime()
 	if cfg.CPUProfile != nil {
@@ -198,6 +208,9 @@ func RunTurns(ctx context.Context, cfg Config) (Report, error) {
 	if err := cleanup(); err != nil {
 		return rep, err
 	}
+	if stream != nil {
+		stream.quiesce()
+	}
 
 	n := int64(cfg.Calls)
 	rep.Memory = Memory{
@@ -217,6 +230,9 @@ func RunTurns(ctx context.Context, cfg Config) (Report, error) {
 	}
 
 	rec.fill(&rep)
+	if stream != nil {
+		rep.Stream = stream.rec.report(cfg.Stream, cfg.TokenDelay)
+	}
 
 	// Every goroutine of the calls and the drivers should be gone; give the
 	// last ones a moment to return after closing their Done channel.

@@ -56,7 +56,7 @@ func Start(ctx context.Context, a *Agent, p Params, conn Conn, bus *events.Bus, 
 		done:    make(chan struct{}),
 		started: now,
 	}
-	c.ctx, c.cancel = context.WithCancel(ctx)
+	c.ctx, c.cancel = context.WithCancel(c.withFallbackReporter(ctx))
 	c.fsm = newFSM(c.onState)
 
 	var err error
@@ -68,7 +68,7 @@ func Start(ctx context.Context, a *Agent, p Params, conn Conn, bus *events.Bus, 
 	c.preroll.init(int(300 * time.Millisecond / media.FrameDuration))
 
 	c.stt, err = a.STT.NewStream(c.ctx, pipeline.STTConfig{
-		SampleRate: p.SampleRate, Language: cfg.Language, Phrases: a.Phrases, Bandwidth: p.Bandwidth,
+		SampleRate: p.SampleRate, Language: cfg.STTLanguage(), Phrases: a.Phrases, Bandwidth: p.Bandwidth,
 	}, func(r pipeline.STTResult) { c.mb.post(msg{kind: msgSTT, ext: &msgExt{stt: r}}) })
 	if err != nil {
 		c.cancel()
@@ -86,10 +86,13 @@ func Start(ctx context.Context, a *Agent, p Params, conn Conn, bus *events.Bus, 
 		return nil, fmt.Errorf("starting call: audio player: %w", err)
 	}
 	c.tts = newTTSWorker(a.TTS, pipeline.TTSRequest{
-		SampleRate: p.SampleRate, Voice: cfg.TTS.Voice, Language: cfg.Language, Rate: cfg.TTS.Rate,
+		SampleRate: p.SampleRate, Voice: cfg.TTS.Voice, Language: cfg.TTSLanguage(), Rate: cfg.TTS.Rate,
 	}, c.player, func(m msg) { c.mb.post(m) })
-	c.llm = a.NewLLM(p.Vars)
-	if sp := cfg.LLM.SystemPrompt; sp != "" {
+	// The call's variables: declared defaults, built-ins, then what the
+	// transport and the call-start hook set; prompts are filled from them once.
+	c.params.Vars = cfg.CallVars(c.id, p.From, p.To, p.Vars)
+	c.llm = a.NewLLM(c.params.Vars)
+	if sp := cfg.RenderSystemPrompt(c.params.Vars); sp != "" {
 		c.history = append(c.history, pipeline.Message{Role: pipeline.RoleSystem, Content: sp})
 	}
 
@@ -171,6 +174,10 @@ func (c *Call) handle(m *msg) {
 		c.onToolDone(m.gen, m.ext.tool)
 	case msgPlayer:
 		c.onPlayerEvent(m.ext.play)
+	case msgToolProgress:
+		c.onToolProgress(m.gen, m.ext.progress)
+	case msgFallback:
+		c.onFallback(m.ext.fallback)
 	}
 }
 
@@ -182,14 +189,17 @@ func (c *Call) begin() {
 		"sample_rate": c.params.SampleRate, "metadata": c.params.Metadata,
 		"agent_name": c.cfg.Name,
 	})
+	if err := c.params.CallStartErr; err != nil {
+		c.emit(events.ProviderError, map[string]any{"turn": 0, "stage": "call_start", "provider": "webhook", "error": err.Error()})
+	}
 	c.emit(events.MediaStreamConnected, map[string]any{
 		"transport": c.params.Transport, "encoding": "pcm16", "sample_rate": c.params.SampleRate,
 	})
 	c.fire(evAnswer)
-	if c.cfg.LLM.Provider == "flow" || c.cfg.Greeting == "" {
+	if greeting := c.cfg.RenderGreeting(c.params.Vars); c.cfg.LLM.Provider == "flow" || greeting == "" {
 		c.startReply(replyOpts{greeting: true})
 	} else {
-		c.startReply(replyOpts{greeting: true, script: c.cfg.Greeting})
+		c.startReply(replyOpts{greeting: true, script: greeting})
 	}
 }
 

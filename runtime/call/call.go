@@ -31,6 +31,10 @@ type Agent struct {
 	Tools  *plugins.Toolset
 	// Phrases the caller is expected to say, for grammar-based recognisers.
 	Phrases []string
+	// CallStart, when set, returns per-call variables for a call about to
+	// start (the agent's call-start webhook). The server calls it before
+	// call.Start, outside its locks; ctx bounds it.
+	CallStart func(ctx context.Context, p Params) (map[string]string, error)
 }
 
 // Conn is what a call needs from its transport. WriteFrame is called only from
@@ -75,8 +79,14 @@ type Params struct {
 	Bandwidth int
 	// Metadata is copied into call.started (custom parameters from the transport).
 	Metadata map[string]string
-	// Vars are per-call variables for prompt templates.
+	// Vars are per-call variables for prompt templates. Start puts them over
+	// the agent's declared defaults and sets the built-ins (see
+	// agents.Config.CallVars) before it fills the system prompt and greeting.
 	Vars map[string]string
+	// CallStartErr is why the agent's call-start webhook gave no variables; the
+	// call goes on with the defaults and reports it as provider.error with stage
+	// "call_start". It must not contain secrets.
+	CallStartErr error
 }
 
 // Options tune the actor; zero values take defaults.

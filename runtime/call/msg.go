@@ -5,6 +5,7 @@ import (
 
 	"github.com/parley-voice/parley/media/pacing"
 	"github.com/parley-voice/parley/pipeline"
+	"github.com/parley-voice/parley/pipeline/fallback"
 	"github.com/parley-voice/parley/plugins"
 )
 
@@ -22,6 +23,8 @@ const (
 	msgTTSDone
 	msgToolDone
 	msgPlayer
+	msgToolProgress // a running tool's progress report (toolprogress.go)
+	msgFallback     // a provider chain moved to its next provider (fallback.go)
 )
 
 // msg is one mailbox entry. It is a flat struct rather than an interface so that
@@ -44,6 +47,10 @@ type msgExt struct {
 	chunk pipeline.LLMChunk
 	tool  toolOutcome
 	play  pacing.Event
+	// progress is a msgToolProgress report.
+	progress toolProgress
+	// fallback is a msgFallback switch.
+	fallback fallback.Switch
 }
 
 type toolOutcome struct {

@@ -46,12 +46,21 @@ type reply struct {
 	transferTo   string
 
 	audioStarted bool
-	lastProgress time.Time
-	bargeAt      time.Time // non-zero while a barge-in is being judged (audio paused)
-	bargeWords   bool
-	fillerSaid   bool
-	budgetTold   map[string]bool
-	tl           pipeline.Timeline
+	// playedSamples counts the samples of this reply's segments the player
+	// has finished writing (SegmentDone); playerCleared is set when a Clear
+	// dropped some of them, after which the count cannot catch up.
+	playedSamples int
+	playerCleared bool
+	lastProgress  time.Time
+	bargeAt       time.Time // non-zero while a barge-in is being judged (audio paused)
+	bargeWords    bool
+	fillerSaid    bool
+	budgetTold    map[string]bool
+	tl            pipeline.Timeline
+
+	// progressSaidAt is when a tool's progress phrase was last spoken
+	// (toolprogress.go).
+	progressSaidAt time.Time
 }
 
 type sentence struct {
@@ -98,8 +107,11 @@ func (c *Call) startReply(o replyOpts) {
 
 func (c *Call) startLLM(r *reply) {
 	req := &pipeline.LLMRequest{
-		Messages: append([]pipeline.Message(nil), c.history...),
+		Messages: c.requestHistory(),
 		Vars:     c.params.Vars,
+		CallID:   c.id,
+		AgentID:  c.cfg.ID,
+		Turn:     r.turn,
 	}
 	if c.agent.Tools != nil {
 		req.Tools = c.agent.Tools.Specs()
@@ -153,6 +165,14 @@ func (c *Call) onLLMChunk(gen uint64, ch pipeline.LLMChunk) {
 	}
 	if len(ch.ToolCalls) > 0 {
 		r.toolCalls = append(r.toolCalls, ch.ToolCalls...)
+	}
+	if e := ch.End; e != nil {
+		// Like a tool's action: carried out once what was said has been played.
+		if e.Transfer != "" {
+			r.action, r.transferTo = plugins.ActionTransfer, e.Transfer
+		} else {
+			r.action, r.actionReason = plugins.ActionEndCall, e.Reason
+		}
 	}
 	if ch.Usage != nil {
 		r.usage.PromptTokens += ch.Usage.PromptTokens
@@ -251,6 +271,12 @@ func (c *Call) maybeFinish(r *reply) {
 	if !r.llmDone || r.toolsOut > 0 || r.ttsOpen > 0 || c.player.Playing() || !r.bargeAt.IsZero() {
 		return
 	}
+	if !r.playerCleared && r.playedSamples < producedSamples(r) {
+		// The player has written everything but its events (segment started,
+		// done, drained) are still on their way through the mailbox: the
+		// Drained event finishes the reply, after speech.started was seen.
+		return
+	}
 	if r.audioStarted {
 		c.emit(events.AgentSpeechEnded, map[string]any{"turn": r.turn})
 		if said := spokenText(r); said != "" {
@@ -278,6 +304,17 @@ func (c *Call) maybeFinish(r *reply) {
 		return
 	}
 	c.fire(evListen)
+}
+
+// producedSamples is how much audio the finished sentences of r gave the player.
+func producedSamples(r *reply) int {
+	n := 0
+	for _, s := range r.sentences {
+		if s.done {
+			n += s.samples
+		}
+	}
+	return n
 }
 
 // spokenText is the text of a reply that was played to the end.
@@ -340,23 +377,28 @@ func (c *Call) runTools(r *reply) {
 	for _, tc := range calls {
 		c.emit(events.ToolCalled, map[string]any{"turn": r.turn, "tool_call_id": tc.ID, "name": tc.Name, "arguments": json.RawMessage(orEmptyObject(tc.Arguments))})
 		tool, ok := c.lookupTool(tc.Name)
-		gen, ctx, tc := r.gen, r.ctx, tc
+		gen, tc := r.gen, tc
 		if !ok {
 			c.mb.post(msg{kind: msgToolDone, gen: gen, ext: &msgExt{tool: toolOutcome{call: tc, err: plugins.ErrUnknownTool}}})
 			continue
 		}
+		// The tool's ref or the tool itself may set a deadline; otherwise the
+		// agent's timeouts.tool_timeout applies (plugins.Run defaults the rest).
 		timeout := c.cfg.Timeouts.ToolTimeout.Std()
 		if c.agent.Tools != nil {
-			if d := c.agent.Tools.Timeout(tc.Name); d > 0 {
+			if d := c.agent.Tools.ConfiguredTimeout(tc.Name); d > 0 {
 				timeout = d
 			}
 		}
+		// The tool's ctx carries its identity and progress reporter (toolprogress.go).
+		ctx, finish := c.toolContext(r, tc)
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
 			start := time.Now()
 			res, err := plugins.Run(ctx, tool, orEmptyObject(tc.Arguments), timeout, c.opts.MaxToolResult)
 			ms := float64(time.Since(start).Microseconds()) / 1000
+			finish()
 			c.mb.post(msg{kind: msgToolDone, gen: gen, ext: &msgExt{tool: toolOutcome{call: tc, result: res, err: err, ms: ms}}})
 		}()
 	}

@@ -329,6 +329,7 @@ func (c *Call) resumeAfterFalseInterruption(r *reply, heard string) {
 	} else {
 		c.player.Clear()
 		c.player.Resume()
+		r.playerCleared = true
 	}
 	if c.turn.capturing {
 		c.turn.capturing = false
@@ -528,6 +529,7 @@ func (c *Call) onPlayerEvent(ev pacing.Event) {
 		// Audio is flowing: the reply is making progress (keeps the watchdog off
 		// replies that speak for longer than its timeout).
 		if r != nil && r.ownsSegment(ev.SegmentID) {
+			r.playedSamples += ev.PlayedSamples
 			c.live(r.gen)
 		}
 	case pacing.Drained:
@@ -560,7 +562,15 @@ func (c *Call) onTimers() {
 	}
 	if t := c.timers.falseInterrupt; !t.IsZero() && !now.Before(t) {
 		c.timers.falseInterrupt = time.Time{}
-		if r := c.reply; r != nil && !r.bargeAt.IsZero() && !c.turn.bargeFinal {
+		switch r := c.reply; {
+		case r == nil || r.bargeAt.IsZero() || c.turn.bargeFinal:
+		case c.turn.capturing:
+			// The caller is still speaking and no partial has confirmed it yet
+			// (a phone line's first utterance gives poor partials): the final
+			// transcript at speech stop decides, as for a short sound. Resuming
+			// now would talk over the caller.
+			c.timers.falseInterrupt = now.Add(c.cfg.Turn.FalseInterruptionTimeout.Std())
+		default:
 			c.resumeAfterFalseInterruption(r, "")
 		}
 	}

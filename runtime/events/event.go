@@ -85,10 +85,12 @@ const (
 	AgentReplyAbandoned  = "agent.reply_abandoned"
 	ToolCalled           = "tool.called"
 	ToolCompleted        = "tool.completed"
+	ToolProgress         = "tool.progress"
 	DTMFReceived         = "dtmf.received"
 	TurnCompleted        = "turn.completed"
 	TurnBudgetExceeded   = "turn.budget_exceeded"
 	ProviderError        = "provider.error"
+	ProviderFallback     = "provider.fallback"
 	SilenceTimeout       = "call.silence_timeout"
 	// WebhookPayloadRejected: an event was too large for a webhook
 	// endpoint's max_payload_bytes and is not delivered there.
@@ -100,6 +102,6 @@ var Types = []string{
 	CallStarted, MediaStreamConnected, CallStateChanged, SpeechStarted, SpeechStopped,
 	SpeechPartial, SpeechTranscribed, IntentMatched, AgentResponse, AgentSpeechStarted,
 	AgentSpeechEnded, CallInterrupted, AgentResumed, AgentReplyAbandoned, ToolCalled, ToolCompleted,
-	DTMFReceived, TurnCompleted, TurnBudgetExceeded, ProviderError, SilenceTimeout,
+	ToolProgress, DTMFReceived, TurnCompleted, TurnBudgetExceeded, ProviderError, ProviderFallback, SilenceTimeout,
 	CallWatchdog, CallTransferred, CallEnded, WebhookPayloadRejected,
 }

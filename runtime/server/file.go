@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"time"
 
@@ -19,7 +20,9 @@ import (
 // File is the server config file of `parley serve --config`: where state
 // lives, the admin token, the webhook queue and the webhook subscriptions.
 // Agents are separate files. ${VAR} in any value is replaced by the
-// environment variable VAR (an unset one is an error), so secrets need not be
+// environment variable VAR, or by the contents of the file VAR_FILE names
+// when VAR is unset, and ${file:PATH} by the contents of the file at PATH (an
+// unset variable or unreadable file is an error), so secrets need not be
 // written in the file.
 type File struct {
 	// DataDir holds the embedded queue's files. Default "parley-data".
@@ -93,7 +96,7 @@ func ParseFile(name string, data []byte, lookupEnv func(string) (string, bool)) 
 	if len(root.Content) == 0 {
 		return f.withDefaults(), nil
 	}
-	if errs := interpolate(&root, lookupEnv); len(errs) > 0 {
+	if errs := interpolate(&root, lookupEnv, filepath.Dir(name)); len(errs) > 0 {
 		return nil, fmt.Errorf("%s: %w", name, errors.Join(errs...))
 	}
 	b, err := yaml.Marshal(&root)
@@ -103,7 +106,9 @@ func ParseFile(name string, data []byte, lookupEnv func(string) (string, bool)) 
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(f); err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+		// yaml.v3 quotes the values it cannot decode, and those may be
+		// secrets from the environment: leave them out.
+		return nil, fmt.Errorf("%s: %s", name, quotedRE.ReplaceAllString(err.Error(), "value"))
 	}
 	var errs []error
 	if err := webhooks.ValidateEndpoints("webhooks.endpoints", f.Webhooks.Endpoints); err != nil {
@@ -153,11 +158,15 @@ func (f *File) ShutdownTimeout() time.Duration {
 	return 10 * time.Second
 }
 
-var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+var quotedRE = regexp.MustCompile("`[^`]*`")
 
-// interpolate replaces ${VAR} in scalar values. Errors name the variable and
-// the line, never a value.
-func interpolate(n *yaml.Node, lookup func(string) (string, bool)) []error {
+var envRE = regexp.MustCompile(`\$\{(file:[^}]+|[A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// interpolate replaces ${VAR} and ${file:PATH} in scalar values, as agent
+// configs do (agents.LookupSecret): VAR falls back to the file VAR_FILE names,
+// and relative paths start in dir. Errors name the variable or path and the
+// line, never a value.
+func interpolate(n *yaml.Node, lookup func(string) (string, bool), dir string) []error {
 	var errs []error
 	var walk func(n *yaml.Node, isKey bool)
 	walk = func(n *yaml.Node, isKey bool) {
@@ -168,9 +177,12 @@ func interpolate(n *yaml.Node, lookup func(string) (string, bool)) []error {
 			}
 			n.Value = envRE.ReplaceAllStringFunc(n.Value, func(m string) string {
 				name := envRE.FindStringSubmatch(m)[1]
-				v, ok := lookup(name)
-				if !ok {
-					errs = append(errs, fmt.Errorf("line %d: environment variable %s is not set", n.Line, name))
+				v, ok, err := agents.LookupSecret(name, dir, lookup)
+				switch {
+				case err != nil:
+					errs = append(errs, fmt.Errorf("line %d: %w", n.Line, err))
+				case !ok:
+					errs = append(errs, fmt.Errorf("line %d: environment variable %s is not set (set it or %s_FILE)", n.Line, name, name))
 				}
 				return v
 			})

@@ -62,3 +62,39 @@ func TestServerConfigErrors(t *testing.T) {
 		t.Fatalf("empty file: %+v, %v", f, err)
 	}
 }
+
+// Secrets may come from files (Docker and Kubernetes secrets); errors name the
+// variable or path, never a value.
+func TestServerConfigSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	token := filepath.Join(dir, "admin_token")
+	if err := os.WriteFile(token, []byte("t0ken-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "replicas"), []byte("Sk.Secret9\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "parley.yaml")
+	f, err := server.ParseFile(path, []byte("admin:\n  token: ${file:admin_token}\ndata_dir: ${DATA}\n"),
+		env(map[string]string{"DATA_FILE": token}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Admin.Token != "t0ken-from-file" || f.DataDir != "t0ken-from-file" {
+		t.Errorf("token %q, data_dir %q", f.Admin.Token, f.DataDir)
+	}
+	for _, c := range []struct{ yaml, want string }{
+		{"admin:\n  token: ${file:missing}\n", "line 2: reading secret file: open " + filepath.Join(dir, "missing")},
+		{"admin:\n  token: ${TOKEN}\n", "TOKEN_FILE: reading secret file"},
+		{"queue:\n  replicas: ${file:replicas}\n", "line 2: cannot unmarshal !!str value into int"},
+	} {
+		_, err := server.ParseFile(path, []byte(c.yaml), env(map[string]string{"TOKEN_FILE": filepath.Join(dir, "nope")}))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v, want one mentioning %q", err, c.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "Sk.Secret9") {
+			t.Errorf("error quotes a secret: %v", err)
+		}
+	}
+}

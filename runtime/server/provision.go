@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -41,10 +40,12 @@ type Providers struct {
 	FakeLLM *fake.LLM
 }
 
-func (p *Providers) stt(cfg *agents.Config) (pipeline.STT, error) {
+// stt builds one speech-to-text provider; path is where c is in the agent
+// config ("stt", "stt.fallbacks[0]"), for errors.
+func (p *Providers) stt(c agents.STTConfig, path string) (pipeline.STT, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch cfg.STT.Provider {
+	switch c.Provider {
 	case "pocketsphinx":
 		if p.sphinx == nil {
 			s, err := sphinx.New(sphinx.Config{Logger: p.Logger, Prime: PrimeAudio()})
@@ -60,25 +61,27 @@ func (p *Providers) stt(cfg *agents.Config) (pipeline.STT, error) {
 		}
 		return p.FakeSTT, nil
 	case "deepgram":
-		o, err := stringOptions(cfg.STT.Options, "api_key", "base_url", "model")
+		o, err := stringOptions(c.Options, "api_key", "base_url", "model")
 		if err != nil {
-			return nil, fmt.Errorf("stt.%w", err)
+			return nil, fmt.Errorf("%s.%w", path, err)
 		}
 		return deepgram.New(deepgram.Config{APIKey: o["api_key"], BaseURL: o["base_url"], Model: o["model"], Logger: p.Logger})
 	case "openai":
-		o, err := stringOptions(cfg.STT.Options, "api_key", "base_url", "model")
+		o, err := stringOptions(c.Options, "api_key", "base_url", "model")
 		if err != nil {
-			return nil, fmt.Errorf("stt.%w", err)
+			return nil, fmt.Errorf("%s.%w", path, err)
 		}
 		return openaiaudio.New(openaiaudio.Config{APIKey: o["api_key"], BaseURL: o["base_url"], TranscriptionModel: o["model"], Logger: p.Logger})
 	}
-	return nil, fmt.Errorf("speech-to-text provider %q is not available in this build", cfg.STT.Provider)
+	return nil, fmt.Errorf("%s.provider: speech-to-text provider %q is not available in this build", path, c.Provider)
 }
 
-func (p *Providers) tts(cfg *agents.Config) (pipeline.TTS, error) {
+// tts builds one text-to-speech provider; path is where c is in the agent
+// config ("tts", "tts.fallbacks[0]"), for errors.
+func (p *Providers) tts(c agents.TTSConfig, path string) (pipeline.TTS, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch cfg.TTS.Provider {
+	switch c.Provider {
 	case "espeak":
 		if p.espeak == nil {
 			t, err := espeak.New(espeak.Config{})
@@ -94,44 +97,44 @@ func (p *Providers) tts(cfg *agents.Config) (pipeline.TTS, error) {
 		}
 		return p.FakeTTS, nil
 	case "openai":
-		o, err := stringOptions(cfg.TTS.Options, "api_key", "base_url", "model", "instructions")
+		o, err := stringOptions(c.Options, "api_key", "base_url", "model", "instructions")
 		if err != nil {
-			return nil, fmt.Errorf("tts.%w", err)
+			return nil, fmt.Errorf("%s.%w", path, err)
 		}
-		c, err := openaiaudio.New(openaiaudio.Config{APIKey: o["api_key"], BaseURL: o["base_url"], SpeechModel: o["model"],
+		t, err := openaiaudio.New(openaiaudio.Config{APIKey: o["api_key"], BaseURL: o["base_url"], SpeechModel: o["model"],
 			Instructions: o["instructions"], Logger: p.Logger})
 		if err != nil {
 			return nil, err
 		}
-		if cfg.TTS.Voice == agents.Default().TTS.Voice {
+		if c.Voice == agents.Default().TTS.Voice {
 			// The default voice is espeak's; let the server pick its own.
-			return voiceOverride{c, ""}, nil
+			return voiceOverride{t, ""}, nil
 		}
-		return c, nil
+		return t, nil
 	case "elevenlabs":
-		o, err := stringOptions(cfg.TTS.Options, "api_key", "base_url", "model")
+		o, err := stringOptions(c.Options, "api_key", "base_url", "model")
 		if err != nil {
-			return nil, fmt.Errorf("tts.%w", err)
+			return nil, fmt.Errorf("%s.%w", path, err)
 		}
-		c, err := elevenlabs.New(elevenlabs.Config{APIKey: o["api_key"], BaseURL: o["base_url"], Model: o["model"]})
+		t, err := elevenlabs.New(elevenlabs.Config{APIKey: o["api_key"], BaseURL: o["base_url"], Model: o["model"]})
 		if err != nil {
 			return nil, err
 		}
-		if cfg.TTS.Voice == agents.Default().TTS.Voice {
-			return voiceOverride{c, ""}, nil // ElevenLabs' default voice
+		if c.Voice == agents.Default().TTS.Voice {
+			return voiceOverride{t, ""}, nil // ElevenLabs' default voice
 		}
-		return c, nil
+		return t, nil
 	case "cartesia":
-		o, err := stringOptions(cfg.TTS.Options, "api_key", "url", "model", "version")
+		o, err := stringOptions(c.Options, "api_key", "url", "model", "version")
 		if err != nil {
-			return nil, fmt.Errorf("tts.%w", err)
+			return nil, fmt.Errorf("%s.%w", path, err)
 		}
-		if cfg.TTS.Voice == agents.Default().TTS.Voice {
-			return nil, errors.New("tts.voice: cartesia needs a voice id (tts.voice: <id from Cartesia's voice library>)")
+		if c.Voice == "" || c.Voice == agents.Default().TTS.Voice {
+			return nil, fmt.Errorf("%s.voice: cartesia needs a voice id (voice: <id from Cartesia's voice library>)", path)
 		}
 		return cartesia.New(cartesia.Config{APIKey: o["api_key"], URL: o["url"], Model: o["model"], Version: o["version"]})
 	}
-	return nil, fmt.Errorf("text-to-speech provider %q is not available in this build", cfg.TTS.Provider)
+	return nil, fmt.Errorf("%s.provider: text-to-speech provider %q is not available in this build", path, c.Provider)
 }
 
 // Provision builds a ready-to-serve agent from a validated config: providers,
@@ -139,10 +142,10 @@ func (p *Providers) tts(cfg *agents.Config) (pipeline.TTS, error) {
 func Provision(cfg *agents.Config, env *plugins.Environment, p *Providers) (*call.Agent, error) {
 	a := &call.Agent{Config: cfg}
 	var err error
-	if a.STT, err = p.stt(cfg); err != nil {
+	if a.STT, err = p.sttChain(cfg); err != nil {
 		return nil, fmt.Errorf("agent %s: %w", cfg.ID, err)
 	}
-	if a.TTS, err = p.tts(cfg); err != nil {
+	if a.TTS, err = p.ttsChain(cfg); err != nil {
 		return nil, fmt.Errorf("agent %s: %w", cfg.ID, err)
 	}
 	switch cfg.LLM.Provider {
@@ -153,22 +156,13 @@ func Provision(cfg *agents.Config, env *plugins.Environment, p *Providers) (*cal
 		}
 		a.NewLLM = func(vars map[string]string) pipeline.LLM { return f.NewSession(vars) }
 		a.Phrases = append(f.Phrases(), cfg.Turn.Backchannels...)
-	case "fake":
-		p.mu.Lock()
-		if p.FakeLLM == nil {
-			p.FakeLLM = &fake.LLM{}
-		}
-		l := p.FakeLLM
-		p.mu.Unlock()
-		a.NewLLM = func(map[string]string) pipeline.LLM { return l }
-	case "openai":
-		l, err := openAILLM(cfg.LLM)
-		if err != nil {
-			return nil, fmt.Errorf("agent %s: llm: %w", cfg.ID, err)
-		}
-		a.NewLLM = func(map[string]string) pipeline.LLM { return l }
 	default:
-		return nil, fmt.Errorf("agent %s: LLM provider %q is not available in this build yet", cfg.ID, cfg.LLM.Provider)
+		if a.NewLLM, err = p.llmChain(cfg); err != nil {
+			return nil, fmt.Errorf("agent %s: %w", cfg.ID, err)
+		}
+	}
+	if a.CallStart, err = callStartHook(cfg); err != nil {
+		return nil, fmt.Errorf("agent %s: call_start: %w", cfg.ID, err)
 	}
 	refs := make([]plugins.Ref, 0, len(cfg.Tools)+2)
 	listed := map[string]bool{}
@@ -199,6 +193,35 @@ func Provision(cfg *agents.Config, env *plugins.Environment, p *Providers) (*cal
 		return nil, fmt.Errorf("agent %s: %w", cfg.ID, err)
 	}
 	return a, nil
+}
+
+// llm builds one reply generator other than the flow engine, as a function
+// returning the LLM of one call (given the call's variables); path is where c
+// is in the agent config ("llm", "llm.fallbacks[0]"), for errors.
+func (p *Providers) llm(c agents.LLMConfig, path string) (func(vars map[string]string) pipeline.LLM, error) {
+	switch c.Provider {
+	case "fake":
+		p.mu.Lock()
+		if p.FakeLLM == nil {
+			p.FakeLLM = &fake.LLM{}
+		}
+		l := p.FakeLLM
+		p.mu.Unlock()
+		return func(map[string]string) pipeline.LLM { return l }, nil
+	case "openai":
+		l, err := openAILLM(c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return func(map[string]string) pipeline.LLM { return l }, nil
+	case agents.ProviderWebhook:
+		l, err := webhookLLM(c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return func(map[string]string) pipeline.LLM { return l }, nil
+	}
+	return nil, fmt.Errorf("%s.provider: LLM provider %q is not available in this build yet", path, c.Provider)
 }
 
 // PrimeAudio synthesises a short sentence at 16 kHz with espeak-ng to prime new

@@ -253,6 +253,7 @@ func (s *Server) StartCall(agentID string, p call.Params, conn call.Conn) (*call
 		return nil, &native.RefusalError{Code: "unknown_agent", CloseCode: websocket.ClosePolicyViolation,
 			Err: fmt.Errorf("no agent %q on this server (have: %s)", agentID, strings.Join(s.agentIDs(), ", "))}
 	}
+	p = s.withCallStartVars(a, p) // an HTTP request: never under s.mu
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()

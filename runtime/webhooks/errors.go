@@ -1,13 +1,17 @@
 package webhooks
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/parley-voice/parley/runtime/netguard"
+)
 
 // Sentinel errors, wrapped with details; test for them with errors.Is.
 var (
 	// ErrInsecureURL: an endpoint URL is plain http to a host that is not
 	// loopback, or to loopback without allow_insecure_loopback. Returned by
 	// NewDeliverer (through Validate) before anything is dialed.
-	ErrInsecureURL = errors.New("webhook endpoint URL must use https")
+	ErrInsecureURL = netguard.ErrInsecureURL
 	// ErrPayloadTooLarge: an event's body is larger than the endpoint's
 	// max_payload_bytes. Such an event is never sent (see CheckPayload).
 	ErrPayloadTooLarge = errors.New("webhook payload too large")

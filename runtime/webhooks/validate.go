@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/parley-voice/parley/agents"
+	"github.com/parley-voice/parley/runtime/netguard"
 	"github.com/parley-voice/parley/runtime/webhooks/signature"
 )
 
@@ -163,51 +164,10 @@ func (rp *RetryPolicy) validate(p *problems, base string) {
 	}
 }
 
-// parseEndpointURL checks an endpoint URL: https, or http to a loopback host
-// when insecureLoopback; a host; no credentials or fragment. Errors show at
-// most the scheme and host, never the path or query, which may hold tokens.
+// parseEndpointURL checks an endpoint URL (netguard.ParseTargetURL): https,
+// or http to a loopback host when insecureLoopback.
 func parseEndpointURL(raw string, insecureLoopback bool) (*url.URL, error) {
-	if strings.TrimSpace(raw) == "" {
-		return nil, errors.New("is required")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Opaque != "" {
-		return nil, errors.New("is not a valid URL")
-	}
-	if u.User != nil {
-		return nil, errors.New("must not contain credentials; put them in headers")
-	}
-	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return nil, errors.New("must not contain a fragment")
-	}
-	host := u.Hostname()
-	if host == "" {
-		return nil, errors.New("has no host")
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-	case "http":
-		if !insecureLoopback {
-			return nil, &fieldErr{msg: "must use https (plain http is only allowed to a loopback host with allow_insecure_loopback)", err: ErrInsecureURL}
-		}
-		if !isLoopbackHost(host) {
-			return nil, &fieldErr{msg: fmt.Sprintf("plain http is only allowed to a loopback host, not %s", host), err: ErrInsecureURL}
-		}
-	default:
-		return nil, &fieldErr{msg: "scheme must be https", err: ErrInsecureURL}
-	}
-	return u, nil
-}
-
-// isLoopbackHost reports whether host is a loopback IP or "localhost". A name
-// is checked again after resolution by the dialer, which only connects to
-// loopback addresses for http URLs.
-func isLoopbackHost(host string) bool {
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return ip.Unmap().IsLoopback()
-	}
-	h := strings.TrimSuffix(strings.ToLower(host), ".")
-	return h == "localhost" || strings.HasSuffix(h, ".localhost")
+	return netguard.ParseTargetURL(raw, insecureLoopback)
 }
 
 // parseAllowed reads an allowed_hosts entry: a CIDR range, an IP address or a
@@ -273,22 +233,13 @@ func (p *problems) addf(path, format string, args ...any) {
 
 func (p *problems) add(path string, err error) {
 	fe := &agents.FieldError{Path: path, Msg: err.Error(), Err: err}
-	if e, ok := err.(*fieldErr); ok {
-		fe.Err = e.err
+	if e, ok := err.(*netguard.URLError); ok {
+		fe.Err = e.Unwrap() // the sentinel, not the message twice
 	}
 	p.errs = append(p.errs, fe)
 }
 
 func (p *problems) err() error { return errors.Join(p.errs...) }
-
-// fieldErr is a message with a sentinel to wrap, whose text is not printed.
-type fieldErr struct {
-	msg string
-	err error
-}
-
-func (e *fieldErr) Error() string { return e.msg }
-func (e *fieldErr) Unwrap() error { return e.err }
 
 func join(base, field string) string {
 	if base == "" {
