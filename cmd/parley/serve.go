@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/parley-voice/parley/agents"
 	"github.com/parley-voice/parley/runtime/events"
 	"github.com/parley-voice/parley/runtime/server"
@@ -31,10 +33,20 @@ event is stored in NATS JetStream (embedded, under data_dir, unless queue.url
 names a cluster) and delivered signed; the admin API is at /v1/admin/webhooks/
 (see 'parley webhooks --help').
 
+With an admin token (admin.token, --admin-token or PARLEY_ADMIN_TOKEN), a live
+dashboard is at /dashboard/: live and recent calls, each call's transcript and
+turn latencies, webhook endpoints and the dead-letter queue.
+
 SIGINT or SIGTERM stops admitting calls, lets live calls finish for --grace, then
 ends the rest with reason server_shutdown; webhook deliveries in flight then get
 queue.shutdown_timeout to finish, and whatever is not delivered stays queued for
-the next start.`, stderr)
+the next start.
+
+SIGHUP (or --watch, or POST /v1/admin/agents/reload) reloads the agent configs:
+new and changed agents are validated and provisioned before they take calls,
+calls in progress finish on the version they started with, and a config with
+errors is refused while the current version keeps serving. The agent admin API
+at /v1/admin/agents also adds, changes and removes agents (admin token).`, stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (host:port)")
 	maxCalls := fs.Int("max-calls", 1000, "refuse new calls beyond this many live ones")
 	connRate := fs.Float64("conn-rate", 10, "new media connections allowed per second from one source address (429 beyond; loopback, e.g. a reverse proxy, is not limited; negative: no limit)")
@@ -42,6 +54,7 @@ the next start.`, stderr)
 	token := fs.String("auth-token", "", "require this bearer token on media endpoints (default $PARLEY_AUTH_TOKEN)")
 	printEvents := fs.String("events", "", "print events as JSON lines to stdout; a comma-separated list of globs, e.g. 'call.*,speech.transcribed' or '*'")
 	grace := fs.Duration("grace", 30*time.Second, "how long live calls may run on after a shutdown signal")
+	watch := fs.Bool("watch", false, "reload agents when their config files change (SIGHUP always reloads; docs/OPERATIONS.md)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json (logs go to stderr)")
 	serverConfig := fs.String("server-config", "", "server config file: data_dir, admin token, queue, webhook endpoints (default $PARLEY_SERVER_CONFIG)")
@@ -55,6 +68,9 @@ the next start.`, stderr)
 	fs.Var(&iceServers, "ice-server", "WebRTC STUN/TURN URL, e.g. stun:stun.l.google.com:19302 (repeatable; none needed on a LAN)")
 	fs.Var(&publicIPs, "public-ip", "WebRTC: the public IP to announce instead of the host's (1:1 NAT; repeatable)")
 	udpPorts := fs.String("udp-ports", "", "WebRTC media port range MIN-MAX, e.g. 40000-40999 (default: any)")
+	metricsAddr := fs.String("metrics-addr", "", "also serve /metrics here (host:port) without authentication, for an internal network; /metrics on --addr wants the admin token when one is set")
+	otlpEndpoint := fs.String("otlp-endpoint", "", "send OpenTelemetry traces to this OTLP/HTTP collector, e.g. http://localhost:4318 (default $OTEL_EXPORTER_OTLP_ENDPOINT; unset: tracing off)")
+	traceSample := fs.String("trace-sample", "", "share of calls traced, 0 to 1 (default $OTEL_TRACES_SAMPLER_ARG, else 1)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -62,6 +78,12 @@ the next start.`, stderr)
 	if err != nil {
 		return err
 	}
+	log, redactor := redactingLogger(log)
+	tracing, flushTraces, err := setupTracing(ctx, *otlpEndpoint, *traceSample, log)
+	if err != nil {
+		return err
+	}
+	defer flushTraces() // after the server drained and the webhook dispatcher closed
 	if *token == "" {
 		*token = os.Getenv("PARLEY_AUTH_TOKEN")
 	}
@@ -79,22 +101,31 @@ the next start.`, stderr)
 	if err != nil {
 		return err
 	}
+	redactor.Add(serveSecrets(cfgs, file, *token, *twilioToken)...)
 	wrtc, err := webrtcConfig(iceServers, publicIPs, *udpPorts)
 	if err != nil {
 		return err
 	}
 	srv, err := server.New(server.Config{Agents: cfgs, Logger: log, MaxCalls: *maxCalls, AuthToken: *token, WebRTC: wrtc,
 		ConnRate: *connRate, ConnBurst: *connBurst,
-		TwilioAuthToken: *twilioToken, PublicURL: *publicURL})
+		TwilioAuthToken: *twilioToken, PublicURL: *publicURL, CallOptions: callOptions(tracing),
+		LoadAgents: agentLoader(fs.Args()), AdminToken: file.Admin.Token,
+		OnAgentConfig: func(c *agents.Config) { redactor.Add(c.Secrets()...) }})
 	if err != nil {
 		return err
 	}
 	mountOutbound(srv, file.Admin.Token, *twilioSID, *twilioToken, *twilioAPI, *publicURL, log)
-	closeWebhooks, err := startWebhooks(ctx, srv, file, cfgs, log)
+	observer, watchWebhooks, stopMetrics, err := setupMetrics(srv, *metricsAddr, file.Admin.Token, *maxCalls, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	closeWebhooks, err := startWebhooks(ctx, srv, file, cfgs, log, observer, watchWebhooks, tracing.Tracer())
 	if err != nil {
 		return err
 	}
 	defer closeWebhooks()
+	srv.MountDashboard(file.Admin.Token) // after the webhook admin API, which it links to
 	if *printEvents != "" {
 		stop := server.PrintEvents(srv.Bus(), stdout, strings.Split(*printEvents, ",")...)
 		defer stop()
@@ -108,6 +139,17 @@ the next start.`, stderr)
 		ids = append(ids, c.ID)
 	}
 	log.Info("parley serving", "addr", ln.Addr().String(), "agents", strings.Join(ids, ","), "ws", "ws://"+ln.Addr().String()+"/v1/ws")
+	if file.Admin.Token != "" {
+		log.Info("dashboard", "url", "http://"+ln.Addr().String()+"/dashboard/")
+	} else {
+		log.Info("dashboard off: set an admin token (admin.token, --admin-token or PARLEY_ADMIN_TOKEN) to use it", "url", "http://"+ln.Addr().String()+"/dashboard/")
+	}
+	stopReloads, err := startReloads(ctx, srv, fs.Args(), *watch, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer stopReloads()
 	return srv.Serve(ctx, ln, *grace)
 }
 
@@ -142,7 +184,9 @@ func loadServerConfig(path, dataDir, adminToken string) (*server.File, error) {
 // startWebhooks opens the webhook dispatcher when endpoints are configured,
 // feeds it every event, and mounts the admin API. The returned func closes it
 // after the server has drained, within queue.shutdown_timeout.
-func startWebhooks(ctx context.Context, srv *server.Server, file *server.File, agentCfgs []*agents.Config, log *slog.Logger) (func(), error) {
+// observer and watch hook the dispatcher up to the node's metrics.
+func startWebhooks(ctx context.Context, srv *server.Server, file *server.File, agentCfgs []*agents.Config, log *slog.Logger,
+	observer dispatch.AttemptObserver, watch func(*dispatch.Dispatcher), tracer trace.Tracer) (func(), error) {
 	cfg := file.Dispatch()
 	own, err := agentEndpoints(agentCfgs)
 	if err != nil {
@@ -154,6 +198,8 @@ func startWebhooks(ctx context.Context, srv *server.Server, file *server.File, a
 		return func() {}, nil
 	}
 	cfg.Logger = log
+	cfg.Observer = observer
+	cfg.Tracer = tracer // nil when tracing is off
 	bus := srv.Bus()
 	cfg.OnPayloadRejected = func(ev *events.Event, pe *webhooks.PayloadTooLargeError) {
 		now := time.Now()
@@ -169,6 +215,7 @@ func startWebhooks(ctx context.Context, srv *server.Server, file *server.File, a
 		return nil, err
 	}
 	bus.AddSink(d)
+	watch(d)
 	srv.Mount("/v1/admin/webhooks/", dispatch.NewAdminHandler(d, file.Admin.Token, log))
 	srv.AddReadyCheck("webhook_queue", d.Ready)
 	return func() {

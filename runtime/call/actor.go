@@ -96,6 +96,7 @@ func Start(ctx context.Context, a *Agent, p Params, conn Conn, bus *events.Bus, 
 		c.history = append(c.history, pipeline.Message{Role: pipeline.RoleSystem, Content: sp})
 	}
 
+	c.startTelemetry()
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.tts.run() }()
 	go func() { defer c.wg.Done(); c.run() }()
@@ -187,7 +188,7 @@ func (c *Call) begin() {
 	c.emit(events.CallStarted, map[string]any{
 		"transport": c.params.Transport, "from": c.params.From, "to": c.params.To,
 		"sample_rate": c.params.SampleRate, "metadata": c.params.Metadata,
-		"agent_name": c.cfg.Name,
+		"agent_name": c.cfg.Name, "agent_version": c.agent.Version,
 	})
 	if err := c.params.CallStartErr; err != nil {
 		c.emit(events.ProviderError, map[string]any{"turn": 0, "stage": "call_start", "provider": "webhook", "error": err.Error()})
@@ -219,6 +220,7 @@ func (c *Call) end(reason string) {
 		return
 	}
 	c.endReason = reason
+	c.endTelemetry(reason)
 	if r := c.reply; r != nil {
 		r.cancel()
 	}
@@ -237,6 +239,7 @@ func (c *Call) end(reason string) {
 		"false_interruptions": c.stats.falseInterruptions,
 		"budget_misses":       c.stats.budgetMisses,
 		"dropped_frames":      c.mb.droppedAudio.Load(),
+		"pacing":              pacingStats(c.player.Stats()),
 		"latency":             lat,
 		"transcript":          c.transcript,
 	})
@@ -261,6 +264,7 @@ func (c *Call) finish() {
 	}
 	go func() {
 		c.wg.Wait()
+		c.finishTelemetry()
 		if c.opts.OnEnd != nil {
 			c.opts.OnEnd(c)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/looplab/fsm"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/parley-voice/parley/agents"
 	"github.com/parley-voice/parley/media/pacing"
@@ -24,8 +25,11 @@ import (
 // built from it. One Agent serves many calls; it must be safe for concurrent use.
 type Agent struct {
 	Config *agents.Config
-	STT    pipeline.STT
-	TTS    pipeline.TTS
+	// Version identifies this provisioned version of the agent (the server's
+	// agent table sets it); reported in call.started as agent_version.
+	Version string
+	STT     pipeline.STT
+	TTS     pipeline.TTS
 	// NewLLM returns the reply generator for one call.
 	NewLLM func(vars map[string]string) pipeline.LLM
 	Tools  *plugins.Toolset
@@ -104,6 +108,9 @@ type Options struct {
 	PlayerLead int
 	// OnEnd is called once from the actor goroutine after call.ended is published.
 	OnEnd func(*Call)
+	// Tracer, when set, traces the call: a span for the call, each turn,
+	// provider request and tool call (trace.go). Nil: no spans.
+	Tracer trace.Tracer
 }
 
 // End reasons carried by call.ended.
@@ -163,6 +170,7 @@ type Call struct {
 	llmMu      sync.Mutex // one Generate at a time: LLM sessions keep per-call state
 	sid        uint64     // last sentence id; never reused within a call
 	turnTL     pipeline.Timeline
+	trc        callTrace // tracing state (trace.go)
 }
 
 type transcriptLine struct {

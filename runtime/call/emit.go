@@ -14,14 +14,15 @@ func (c *Call) emit(typ string, payload map[string]any) {
 		payload = map[string]any{}
 	}
 	e := &events.Event{
-		Type:       typ,
-		ID:         events.NewEventID(now),
-		APIVersion: events.APIVersion,
-		CallID:     c.id,
-		AgentID:    c.cfg.ID,
-		Sequence:   c.seq,
-		Timestamp:  now,
-		Payload:    payload,
+		Type:        typ,
+		ID:          events.NewEventID(now),
+		APIVersion:  events.APIVersion,
+		CallID:      c.id,
+		AgentID:     c.cfg.ID,
+		Sequence:    c.seq,
+		Timestamp:   now,
+		Payload:     payload,
+		TraceParent: c.traceParent(),
 	}
 	c.bus.Publish(e)
 	if n, ok := c.conn.(Notifier); ok {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/parley-voice/parley/pipeline"
 	"github.com/parley-voice/parley/plugins"
 	"github.com/parley-voice/parley/runtime/events"
@@ -61,6 +63,11 @@ type reply struct {
 	// progressSaidAt is when a tool's progress phrase was last spoken
 	// (toolprogress.go).
 	progressSaidAt time.Time
+
+	// span is the reply's "turn" span, nil when not traced or ended
+	// (trace.go); traceParent is its W3C traceparent, for events.
+	span        trace.Span
+	traceParent string
 }
 
 type sentence struct {
@@ -92,6 +99,7 @@ func (c *Call) startReply(o replyOpts) {
 		r.timed = true
 		r.tl = c.turnTL
 	}
+	c.startReplySpan(r, o)
 	c.reply = r
 	c.timers.watchdog = c.now().Add(c.cfg.Timeouts.Watchdog.Std())
 	if o.script != "" {
@@ -119,9 +127,9 @@ func (c *Call) startLLM(r *reply) {
 	r.llmRunning, r.llmDone = true, false
 	r.roundText.Reset()
 	r.toolCalls = nil
-	gen, ctx := r.gen, r.ctx
+	gen, ctx, round := r.gen, r.ctx, r.round
 	if il, ok := c.llm.(pipeline.InlineLLM); ok && il.Inline() {
-		err := c.llm.Generate(ctx, req, func(ch pipeline.LLMChunk) { c.onLLMChunk(gen, ch) })
+		err := c.generate(ctx, req, round, func(ch pipeline.LLMChunk) { c.onLLMChunk(gen, ch) })
 		c.onLLMDone(gen, err)
 		return
 	}
@@ -130,7 +138,7 @@ func (c *Call) startLLM(r *reply) {
 		defer c.wg.Done()
 		c.llmMu.Lock()
 		defer c.llmMu.Unlock()
-		err := c.llm.Generate(ctx, req, func(ch pipeline.LLMChunk) {
+		err := c.generate(ctx, req, round, func(ch pipeline.LLMChunk) {
 			c.mb.post(msg{kind: msgLLMChunk, gen: gen, ext: &msgExt{chunk: ch}})
 		})
 		c.mb.post(msg{kind: msgLLMDone, gen: gen, err: err})
@@ -341,6 +349,7 @@ func sids(r *reply) []uint64 {
 
 // finishTurn emits turn.completed for a caller turn.
 func (c *Call) finishTurn(r *reply, interrupted bool) {
+	c.endReplySpan(r, turnOutcome(interrupted))
 	if !r.timed {
 		return
 	}
@@ -392,12 +401,14 @@ func (c *Call) runTools(r *reply) {
 		}
 		// The tool's ctx carries its identity and progress reporter (toolprogress.go).
 		ctx, finish := c.toolContext(r, tc)
+		ctx, span := c.startToolSpan(ctx, r, tc)
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
 			start := time.Now()
 			res, err := plugins.Run(ctx, tool, orEmptyObject(tc.Arguments), timeout, c.opts.MaxToolResult)
 			ms := float64(time.Since(start).Microseconds()) / 1000
+			endToolSpan(span, res, err)
 			finish()
 			c.mb.post(msg{kind: msgToolDone, gen: gen, ext: &msgExt{tool: toolOutcome{call: tc, result: res, err: err, ms: ms}}})
 		}()
@@ -421,7 +432,7 @@ func (c *Call) lookupTool(name string) (plugins.Tool, bool) {
 func (c *Call) onToolDone(gen uint64, o toolOutcome) {
 	r := c.live(gen)
 	if r == nil {
-		c.log.Debug("result of a cancelled reply's tool ignored", "tool", o.call.Name)
+		c.log.Debug("result of a cancelled reply's tool ignored", "tool", o.call.Name, "tool_call_id", o.call.ID)
 		return
 	}
 	r.toolsOut--

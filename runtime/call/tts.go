@@ -38,6 +38,7 @@ type ttsWorker struct {
 	jobs   []ttsJob      // queued sentences, in order; unbounded but per reply small
 	wake   chan struct{} // one slot: a job was queued or the worker should stop
 	closed bool
+	trace  ttsTrace // set by startTelemetry before run starts (trace.go)
 }
 
 func newTTSWorker(t pipeline.TTS, req pipeline.TTSRequest, p *pacing.Player, post func(msg)) *ttsWorker {
@@ -95,6 +96,16 @@ func (w *ttsWorker) next() (ttsJob, bool) {
 	}
 }
 
+// producedOf returns how many samples sentence sid has produced so far.
+func (w *ttsWorker) producedOf(sid uint64) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if a := w.audio[sid]; a != nil {
+		return a.produced
+	}
+	return 0
+}
+
 // forget drops bookkeeping for finished sentences.
 func (w *ttsWorker) forget(sids []uint64) {
 	w.mu.Lock()
@@ -134,9 +145,11 @@ func (w *ttsWorker) run() {
 		if err == nil {
 			req := w.req
 			req.Text = j.text
-			err = w.tts.Synthesize(j.ctx, req, func(pcm []int16) error {
+			ctx, span := w.trace.start(j.ctx, &j)
+			err = w.tts.Synthesize(ctx, req, func(pcm []int16) error {
 				if first && len(pcm) > 0 {
 					first = false
+					w.trace.firstAudio(span)
 					w.post(msg{kind: msgTTSAudio, gen: j.gen, seq: int(j.sid)})
 				}
 				carry = append(carry, pcm...)
@@ -152,6 +165,9 @@ func (w *ttsWorker) run() {
 			})
 			if err == nil && len(carry) > 0 {
 				err = enqueue(carry) // the player pads the last partial frame
+			}
+			if span != nil {
+				w.trace.end(span, w.producedOf(j.sid), err)
 			}
 		}
 		w.mu.Lock()

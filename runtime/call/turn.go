@@ -117,7 +117,7 @@ func (c *Call) onSpeechStop(now time.Time) {
 		c.turn.awaitingFinal = true
 		c.turn.bargeFinal = true
 		if err := c.stt.Finalize(); err != nil {
-			c.log.Warn("finalizing recognition", "err", err)
+			c.log.Warn("finalizing recognition", "turn", c.turns, "err", err)
 		}
 	}
 }
@@ -128,7 +128,7 @@ func (c *Call) endOfTurn(now time.Time, silent time.Duration) {
 	c.turnTL.Set(pipeline.MarkSpeechEnd, now.Add(-silent))
 	c.turnTL.Set(pipeline.MarkEndOfTurn, c.now())
 	if err := c.stt.Finalize(); err != nil {
-		c.log.Warn("finalizing recognition", "err", err)
+		c.log.Warn("finalizing recognition", "turn", c.turns, "err", err)
 	}
 	c.fire(evThink)
 }
@@ -144,7 +144,7 @@ func (c *Call) onSTT(res pipeline.STTResult) {
 			c.confirmBargeIn(r)
 		}
 	case pipeline.STTError:
-		c.log.Warn("speech recognition failed", "err", res.Err)
+		c.log.Warn("speech recognition failed", "turn", c.turns, "err", res.Err)
 		c.emit(events.ProviderError, map[string]any{"stage": "stt", "provider": c.cfg.STT.Provider, "error": errString(res.Err)})
 	case pipeline.STTFinal:
 		c.onFinal(res)
@@ -504,6 +504,7 @@ func (c *Call) abandonReply(r *reply) {
 	if n := len(c.transcript); n > 0 && c.transcript[n-1].Role == "caller" {
 		c.transcript = c.transcript[:n-1]
 	}
+	c.endReplySpan(r, "abandoned")
 	c.reply = nil
 	c.timers.watchdog = time.Time{}
 	c.timers.budget = time.Time{}
@@ -611,6 +612,7 @@ func (c *Call) sayAndHangUp(text, reason string) {
 		c.player.Clear()
 		c.tts.mu.Unlock()
 		c.player.Resume()
+		c.endReplySpan(r, "replaced")
 		c.reply = nil
 	}
 	c.startReply(replyOpts{script: text, action: plugins.ActionEndCall, actionReason: reason, uninterruptible: true})
@@ -635,6 +637,7 @@ func (c *Call) onWatchdog() {
 	c.player.Clear()
 	c.tts.mu.Unlock()
 	c.player.Resume()
+	c.endReplySpan(r, "watchdog")
 	c.reply = nil
 	c.fire(evListen)
 }

@@ -23,6 +23,11 @@ type Event struct {
 	Sequence   uint64    `json:"sequence"`
 	Timestamp  time.Time `json:"timestamp"`
 	Payload    any       `json:"payload"`
+	// TraceParent is the W3C traceparent of the span the event was emitted
+	// in, when the call is traced; empty otherwise. It is not part of the
+	// envelope: the webhook queue carries it as a message header so that
+	// delivery attempts link back to the call (docs/OPERATIONS.md, "Traces").
+	TraceParent string `json:"-"`
 }
 
 // MarshalJSON writes the envelope with the timestamp in UTC at millisecond

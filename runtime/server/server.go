@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +29,17 @@ import (
 // Config configures a Server.
 type Config struct {
 	Agents []*agents.Config
+	// LoadAgents reads the agents again from where Agents came from, for
+	// Reload (SIGHUP, the config watch, POST /v1/admin/agents/reload); nil:
+	// reloading is not available.
+	LoadAgents func() ([]*agents.Config, error)
+	// AdminToken protects the agent admin API (/v1/admin/agents); empty: that
+	// API refuses every request.
+	AdminToken string
+	// OnAgentConfig, when set, sees every agent config before it is
+	// provisioned, at start, on reload and through the admin API (serve
+	// registers the config's secrets with its log redactor there).
+	OnAgentConfig func(*agents.Config)
 	// Tools is the tool environment agents draw from (default plugins.Default()).
 	Tools  *plugins.Environment
 	Logger *slog.Logger
@@ -62,7 +72,7 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	bus    *events.Bus
-	agents map[string]*call.Agent
+	agents agentTable
 	ws     *native.Handler
 
 	ctx    context.Context
@@ -100,22 +110,9 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Agents) == 0 {
 		return nil, errors.New("no agents configured")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, bus: events.NewBus(), agents: map[string]*call.Agent{}, calls: map[string]*call.Call{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, bus: events.NewBus(), calls: map[string]*call.Call{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	var errs []error
-	for _, ac := range cfg.Agents {
-		if _, dup := s.agents[ac.ID]; dup {
-			errs = append(errs, fmt.Errorf("agent id %q is defined twice", ac.ID))
-			continue
-		}
-		a, err := Provision(ac, cfg.Tools, cfg.Providers)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		s.agents[ac.ID] = a
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := s.loadInitialAgents(cfg.Agents); err != nil {
 		return nil, err
 	}
 	s.ws = &native.Handler{Start: s.startNative, Logger: cfg.Logger, Authenticate: s.authenticate}
@@ -143,10 +140,13 @@ func (s *Server) AddReadyCheck(name string, check func() error) {
 // Bus returns the server's event bus.
 func (s *Server) Bus() *events.Bus { return s.bus }
 
-// Agent returns a provisioned agent by id.
+// Agent returns the version of an agent that takes new calls.
 func (s *Server) Agent(id string) (*call.Agent, bool) {
-	a, ok := s.agents[id]
-	return a, ok
+	v, ok := s.agents.lookup(id)
+	if !ok {
+		return nil, false
+	}
+	return v.agent, true
 }
 
 // Handler returns the HTTP routes.
@@ -168,11 +168,10 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /v1/"+c.name+"/media/{agent}", limit(c.h))
 		mux.Handle("GET /v1/"+c.name+"/media", limit(c.h))
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
-	})
+	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.HandleFunc("GET /v1/agents", s.listAgents)
+	s.mountAgentAdmin(mux)
 	mux.Handle("POST /v1/webrtc/{agent}", limit(s.webrtcHandler()))
 	mux.HandleFunc("GET /v1/webrtc/token", s.mintWebRTCToken)
 	mux.HandleFunc("GET /{$}", webrtc.Page)
@@ -182,43 +181,11 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	draining, live := s.draining, len(s.calls)
-	s.mu.Unlock()
-	status := http.StatusOK
-	body := map[string]any{"status": "ready", "live_calls": live, "max_calls": s.cfg.MaxCalls, "agents": len(s.agents)}
-	failed := map[string]string{}
-	for name, check := range s.checks {
-		if err := check(); err != nil {
-			failed[name] = err.Error()
-		}
-	}
-	if len(failed) > 0 {
-		body["failed_checks"] = failed
-	}
-	switch {
-	case len(failed) > 0:
-		status, body["status"] = http.StatusServiceUnavailable, "not_ready"
-	case draining:
-		status, body["status"] = http.StatusServiceUnavailable, "draining"
-	case live >= s.cfg.MaxCalls:
-		status, body["status"] = http.StatusServiceUnavailable, "full"
-	}
-	writeJSON(w, status, body)
-}
-
 func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
-	ids := make([]string, 0, len(s.agents))
-	for id := range s.agents {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	out := make([]map[string]any, 0, len(ids))
-	for _, id := range ids {
-		c := s.agents[id].Config
-		out = append(out, map[string]any{"id": c.ID, "name": c.Name, "description": c.Description,
-			"stt": c.STT.Provider, "tts": c.TTS.Provider, "llm": c.LLM.Provider})
+	out := make([]map[string]any, 0, s.agents.len())
+	for _, a := range s.Agents() {
+		out = append(out, map[string]any{"id": a.ID, "name": a.Name, "description": a.Description,
+			"stt": a.STT, "tts": a.TTS, "llm": a.LLM, "version": a.Version})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"agents": out})
 }
@@ -248,19 +215,24 @@ func (s *Server) authenticate(r *http.Request) error {
 
 // StartCall admits and starts a call on any transport.
 func (s *Server) StartCall(agentID string, p call.Params, conn call.Conn) (*call.Call, error) {
-	a, ok := s.agents[agentID]
+	// The call holds on to this version of the agent until it ends, whatever
+	// changes meanwhile.
+	v, ok := s.agents.acquire(agentID)
 	if !ok {
 		return nil, &native.RefusalError{Code: "unknown_agent", CloseCode: websocket.ClosePolicyViolation,
 			Err: fmt.Errorf("no agent %q on this server (have: %s)", agentID, strings.Join(s.agentIDs(), ", "))}
 	}
+	a := v.agent
 	p = s.withCallStartVars(a, p) // an HTTP request: never under s.mu
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()
+		v.release()
 		return nil, &native.RefusalError{Code: "draining", CloseCode: websocket.CloseTryAgainLater, Err: errors.New("server is shutting down; try another node")}
 	}
 	if len(s.calls) >= s.cfg.MaxCalls {
 		s.mu.Unlock()
+		v.release()
 		return nil, &native.RefusalError{Code: "capacity", CloseCode: websocket.CloseTryAgainLater,
 			Err: fmt.Errorf("server is at its limit of %d concurrent calls", s.cfg.MaxCalls)}
 	}
@@ -273,6 +245,7 @@ func (s *Server) StartCall(agentID string, p call.Params, conn call.Conn) (*call
 		s.mu.Lock()
 		delete(s.calls, c.ID())
 		s.mu.Unlock()
+		v.release()
 		if userOnEnd != nil {
 			userOnEnd(c)
 		}
@@ -283,20 +256,12 @@ func (s *Server) StartCall(agentID string, p call.Params, conn call.Conn) (*call
 	if err != nil {
 		s.wg.Done()
 		s.mu.Unlock()
+		v.release()
 		return nil, err
 	}
 	s.calls[c.ID()] = c
 	s.mu.Unlock()
 	return c, nil
-}
-
-func (s *Server) agentIDs() []string {
-	ids := make([]string, 0, len(s.agents))
-	for id := range s.agents {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
 }
 
 func (s *Server) startNative(ctx context.Context, req native.StartRequest, conn *native.Conn) (native.CallHandle, error) {
@@ -343,18 +308,29 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 // ends the rest with reason server_shutdown and waits for them.
 func (s *Server) Shutdown(ctx context.Context) {
 	s.mu.Lock()
+	already := s.draining
 	s.draining = true
+	live := len(s.calls)
 	s.mu.Unlock()
+	if !already {
+		deadline, _ := ctx.Deadline()
+		s.log.Info("draining: not admitting calls, /readyz reports 503; live calls may finish", "live_calls", live, "deadline", deadline)
+	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
+		s.log.Warn("drain deadline passed: ending the remaining calls with reason server_shutdown", "live_calls", s.LiveCalls())
 		s.cancel()
 		<-done
 	}
 	s.cancel()
 	s.bus.Close()
+	s.agents.closeAll()
+	if !already {
+		s.log.Info("drained: every call has ended and its events are published")
+	}
 }
 
 // PrintEvents writes every event as a JSON line to w until the bus closes.

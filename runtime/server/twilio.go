@@ -27,7 +27,7 @@ func (s *Server) twilioVoice() http.Handler {
 		Logger:    s.log,
 		Agent: func(r *http.Request) (string, bool) {
 			id := r.PathValue("agent")
-			_, ok := s.agents[id]
+			_, ok := s.agents.lookup(id)
 			return id, ok
 		},
 	}

@@ -76,7 +76,7 @@ func (s *Server) authenticateWebRTC(r *http.Request, agent string) error {
 			}
 		}
 	}
-	if _, ok := s.agents[agent]; !ok {
+	if _, ok := s.agents.lookup(agent); !ok {
 		return &webrtc.RefusalError{Status: http.StatusNotFound, Code: "unknown_agent",
 			Err: fmt.Errorf("no agent %q on this server (have: %s)", agent, strings.Join(s.agentIDs(), ", "))}
 	}
@@ -118,7 +118,7 @@ func (s *Server) mintWebRTCToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	agent := r.URL.Query().Get("agent")
-	if _, ok := s.agents[agent]; !ok {
+	if _, ok := s.agents.lookup(agent); !ok {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": "unknown_agent",
 			"message": fmt.Sprintf("no agent %q on this server (have: %s)", agent, strings.Join(s.agentIDs(), ", "))}})
 		return

@@ -331,7 +331,7 @@ func (d *Dispatcher) Replay(ctx context.Context, r ReplayRequest) (ReplayResult,
 			return res, fmt.Errorf("replay: reading dead letter %s: %w", letters[i].EventID, err)
 		}
 		h := nats.Header{}
-		for _, k := range []string{hdrEventID, hdrType, hdrCall, hdrAgent, hdrSeq} {
+		for _, k := range []string{hdrEventID, hdrType, hdrCall, hdrAgent, hdrSeq, hdrTraceParent} {
 			if v := m.Header.Get(k); v != "" {
 				h.Set(k, v)
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/parley-voice/parley/runtime/events"
 	"github.com/parley-voice/parley/runtime/webhooks"
@@ -87,6 +88,12 @@ type Config struct {
 	// endpoint an event is too large for; the server publishes an error event
 	// from it. The event is still stored and delivered to the other endpoints.
 	OnPayloadRejected func(*events.Event, *webhooks.PayloadTooLargeError)
+	// Observer, when set, is told of every finished delivery attempt (on the
+	// endpoint's delivery goroutine; it must be quick), e.g. for metrics.
+	Observer AttemptObserver
+	// Tracer, when set, makes a "webhook.deliver" span of each attempt,
+	// linked to the span the event was emitted in (trace.go). Nil: no spans.
+	Tracer trace.Tracer
 	// Logger receives the dispatcher's logs; slog.Default when nil.
 	Logger *slog.Logger
 }

@@ -53,6 +53,8 @@ type job struct {
 	n        int // the attempt to make, 1 for the first
 	retry    bool
 	received time.Time
+	// traceParent is the event's trace context, "" when untraced (trace.go).
+	traceParent string
 }
 
 func (d *Dispatcher) newEndpoint(ctx context.Context, cfg webhooks.Endpoint) (*endpoint, error) {
@@ -241,6 +243,7 @@ func (e *endpoint) parse(m jetstream.Msg, retry bool) (*job, error) {
 		return nil, errors.New("missing Parley-Event-Id or Parley-Event-Type header")
 	}
 	j.msg.Sequence, _ = strconv.ParseUint(h.Get(hdrSeq), 10, 64)
+	j.traceParent = h.Get(hdrTraceParent)
 	if retry {
 		n, err := strconv.Atoi(h.Get(hdrAttempt))
 		if err != nil || n < 1 {
@@ -288,9 +291,11 @@ func (e *endpoint) process(j *job) {
 		}
 		return
 	}
-	a := e.del.Deliver(d.ctx, &j.msg)
+	ctx, span := e.startAttemptSpan(d.ctx, j)
+	a := e.del.Deliver(ctx, &j.msg)
 	permit.Done(a)
 	if a.Canceled {
+		endAttemptSpan(span, &AttemptRecord{N: j.n, Attempt: a})
 		_ = j.m.Nak()
 		return
 	}
@@ -331,6 +336,8 @@ func (e *endpoint) process(j *job) {
 		d.setDisabled(e.ep.ID, "the endpoint answered 410 Gone")
 	}
 	e.logAttempt(&rec)
+	endAttemptSpan(span, &rec)
+	d.observe(&rec)
 }
 
 // headers copies an event's identifying headers for the retry and DLQ streams.
@@ -341,6 +348,9 @@ func (j *job) headers() nats.Header {
 	h[hdrCall] = []string{j.msg.CallID}
 	h[hdrAgent] = []string{j.agent}
 	h[hdrSeq] = []string{strconv.FormatUint(j.msg.Sequence, 10)}
+	if j.traceParent != "" {
+		h[hdrTraceParent] = []string{j.traceParent}
+	}
 	return h
 }
 

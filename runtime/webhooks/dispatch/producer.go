@@ -129,6 +129,7 @@ func (p *producer) message(ev *events.Event) (*nats.Msg, error) {
 	m.Header[hdrCall] = []string{ev.CallID}
 	m.Header[hdrAgent] = []string{ev.AgentID}
 	m.Header[hdrSeq] = []string{strconv.FormatUint(ev.Sequence, 10)}
+	setTraceParent(m.Header, ev)
 	return m, nil
 }
 
