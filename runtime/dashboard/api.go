@@ -3,24 +3,22 @@ package dashboard
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync/atomic"
+
+	"github.com/parley-voice/parley/runtime/adminauth"
 )
 
 // api serves the dashboard's JSON and event streams.
 type api struct {
-	cfg Config
-	log *slog.Logger
-	// token is the SHA-256 of the admin token: comparing fixed-size digests in
-	// constant time reveals nothing, not even the token's length.
-	token      [32]byte
+	cfg        Config
+	log        *slog.Logger
+	token      adminauth.Token
 	configured bool
 	streams    atomic.Int32
 }
@@ -37,7 +35,7 @@ type api struct {
 // accepted in the URL.
 func NewAPI(cfg Config) http.Handler {
 	cfg = cfg.withDefaults()
-	a := &api{cfg: cfg, log: cfg.Logger.With("component", "dashboard"), token: sha256.Sum256([]byte(cfg.Token)), configured: cfg.Token != ""}
+	a := &api{cfg: cfg, log: cfg.Logger.With("component", "dashboard"), token: adminauth.New(cfg.Token), configured: cfg.Token != ""}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+APIPrefix+"info", a.info)
 	mux.HandleFunc("GET "+APIPrefix+"calls", a.listCalls)
@@ -61,18 +59,12 @@ func (a *api) guard(next http.Handler) http.Handler {
 				"the dashboard API is disabled: configure an admin token (admin.token in the server config, --admin-token or PARLEY_ADMIN_TOKEN), restart, and enter it on the dashboard page")
 			return
 		}
-		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		tok = strings.TrimSpace(tok)
-		if !strings.EqualFold(scheme, "Bearer") || tok == "" {
-			h.Set("WWW-Authenticate", `Bearer realm="parley-admin"`)
-			a.fail(w, http.StatusUnauthorized, "unauthorized", "missing admin token: send \"Authorization: Bearer <token>\"")
-			return
-		}
-		sum := sha256.Sum256([]byte(tok))
-		if subtle.ConstantTimeCompare(sum[:], a.token[:]) != 1 {
-			a.log.Warn("dashboard request with a wrong token", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
-			h.Set("WWW-Authenticate", `Bearer realm="parley-admin", error="invalid_token"`)
-			a.fail(w, http.StatusUnauthorized, "unauthorized", "invalid admin token")
+		if err := a.token.Check(r); err != nil {
+			if errors.Is(err, adminauth.ErrInvalid) {
+				a.log.Warn("dashboard request with a wrong token", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+			}
+			h.Set("WWW-Authenticate", adminauth.Challenge("parley-admin", err))
+			a.fail(w, http.StatusUnauthorized, "unauthorized", err.Error())
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -1,8 +1,6 @@
 package outbound
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/parley-voice/parley/runtime/adminauth"
 )
 
 // MaxRequestBytes bounds a request body (a campaign of 10,000 numbers fits).
@@ -29,10 +29,7 @@ func NewHandler(m *Manager, token string, log *slog.Logger) http.Handler {
 		log = slog.Default()
 	}
 	h := &handler{m: m, log: log}
-	if token != "" {
-		sum := sha256.Sum256([]byte(token))
-		h.token = sum[:]
-	}
+	h.token = adminauth.New(token)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/calls", h.call)
 	mux.HandleFunc("POST /v1/campaigns", h.startCampaign)
@@ -43,20 +40,18 @@ func NewHandler(m *Manager, token string, log *slog.Logger) http.Handler {
 
 type handler struct {
 	m     *Manager
-	token []byte // sha256 of the admin token, nil when none
+	token adminauth.Token
 	log   *slog.Logger
 }
 
 func (h *handler) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.token == nil {
+		if !h.token.Configured() {
 			writeError(w, http.StatusForbidden, "admin_disabled", "placing calls needs an admin token: set admin.token in the server config or --admin-token / $PARLEY_ADMIN_TOKEN")
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sum := sha256.Sum256([]byte(got))
-		if !ok || subtle.ConstantTimeCompare(sum[:], h.token) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+		if err := h.token.Check(r); err != nil {
+			w.Header().Set("WWW-Authenticate", adminauth.Challenge("parley", err))
 			writeError(w, http.StatusUnauthorized, "unauthorized", "a valid admin token is required (Authorization: Bearer <token>)")
 			return
 		}

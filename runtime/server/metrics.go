@@ -1,10 +1,9 @@
 package server
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
-	"strings"
+
+	"github.com/parley-voice/parley/runtime/adminauth"
 )
 
 // MountMetrics serves h (the Prometheus exposition of runtime/metrics) at
@@ -24,19 +23,11 @@ func RequireBearer(token, realm string, h http.Handler) http.Handler {
 	if token == "" {
 		return h
 	}
-	want := sha256.Sum256([]byte(token))
+	want := adminauth.New(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth := r.Header.Get("Authorization")
-		if len(auth) <= 7 || !strings.EqualFold(auth[:7], "bearer ") {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "unauthorized",
-				"message": `missing token: send the admin token as "Authorization: Bearer <token>"`})
-			return
-		}
-		got := sha256.Sum256([]byte(strings.TrimSpace(auth[7:])))
-		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="invalid_token"`)
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "unauthorized", "message": "invalid token"})
+		if err := want.Check(r); err != nil {
+			w.Header().Set("WWW-Authenticate", adminauth.Challenge(realm, err))
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "unauthorized", "message": err.Error()})
 			return
 		}
 		h.ServeHTTP(w, r)

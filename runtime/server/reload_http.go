@@ -1,16 +1,14 @@
 package server
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/parley-voice/parley/agents"
+	"github.com/parley-voice/parley/runtime/adminauth"
 )
 
 // AgentAdminPrefix is where the agent admin API is served.
@@ -33,7 +31,7 @@ func (s *Server) mountAgentAdmin(mux *http.ServeMux) {
 
 // agentAdmin wraps an admin route with its headers and authentication.
 func (s *Server) agentAdmin(h http.HandlerFunc) http.Handler {
-	want := sha256.Sum256([]byte(s.cfg.AdminToken))
+	want := adminauth.New(s.cfg.AdminToken)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -42,18 +40,9 @@ func (s *Server) agentAdmin(h http.HandlerFunc) http.Handler {
 				`the agent admin API is disabled: configure an admin token (admin.token in the server config, --admin-token or PARLEY_ADMIN_TOKEN) and send it as "Authorization: Bearer <token>"`, nil)
 			return
 		}
-		auth := r.Header.Get("Authorization")
-		if len(auth) <= 7 || !strings.EqualFold(auth[:7], "bearer ") {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="parley-admin"`)
-			adminFail(w, http.StatusUnauthorized, "unauthorized", `missing token: send the admin token as "Authorization: Bearer <token>"`, nil)
-			return
-		}
-		// Fixed-size digests compared in constant time reveal nothing about
-		// the token, not even its length.
-		got := sha256.Sum256([]byte(strings.TrimSpace(auth[7:])))
-		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="parley-admin", error="invalid_token"`)
-			adminFail(w, http.StatusUnauthorized, "unauthorized", "invalid token", nil)
+		if err := want.Check(r); err != nil {
+			w.Header().Set("WWW-Authenticate", adminauth.Challenge("parley-admin", err))
+			adminFail(w, http.StatusUnauthorized, "unauthorized", err.Error(), nil)
 			return
 		}
 		h(w, r)

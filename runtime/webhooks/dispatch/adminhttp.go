@@ -5,8 +5,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -22,6 +20,8 @@ import (
 	"unicode"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/parley-voice/parley/runtime/adminauth"
 )
 
 // AdminPrefix is the path the admin handler serves under. Mount the handler
@@ -43,11 +43,9 @@ const (
 
 // adminAPI serves the dispatcher's admin methods as JSON over HTTP.
 type adminAPI struct {
-	d   *Dispatcher
-	log *slog.Logger
-	// token is the SHA-256 of the configured token: comparing fixed-size
-	// digests in constant time reveals nothing, not even the token's length.
-	token      [32]byte
+	d          *Dispatcher
+	log        *slog.Logger
+	token      adminauth.Token
 	configured bool
 }
 
@@ -61,7 +59,7 @@ func NewAdminHandler(d *Dispatcher, token string, log *slog.Logger) http.Handler
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &adminAPI{d: d, log: log.With("component", "webhooks-admin"), token: sha256.Sum256([]byte(token)), configured: token != ""}
+	a := &adminAPI{d: d, log: log.With("component", "webhooks-admin"), token: adminauth.New(token), configured: token != ""}
 	mux := http.NewServeMux()
 	a.route(mux, http.MethodGet, "endpoints", a.listEndpoints)
 	a.route(mux, http.MethodGet, "endpoints/{id}", a.getEndpoint)
@@ -157,20 +155,14 @@ type authError struct {
 }
 
 func (a *adminAPI) authenticate(r *http.Request) *authError {
-	auth := r.Header.Get("Authorization")
-	scheme, tok, _ := strings.Cut(auth, " ")
-	tok = strings.TrimSpace(tok)
-	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
-		return &authError{adminError{http.StatusUnauthorized, "unauthorized",
-			"missing admin token: send \"Authorization: Bearer <token>\""}, `Bearer realm="parley-admin"`}
+	err := a.token.Check(r)
+	if err == nil {
+		return nil
 	}
-	sum := sha256.Sum256([]byte(tok))
-	if subtle.ConstantTimeCompare(sum[:], a.token[:]) != 1 {
+	if errors.Is(err, adminauth.ErrInvalid) {
 		a.log.Warn("webhook admin request with a wrong token", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
-		return &authError{adminError{http.StatusUnauthorized, "unauthorized", "invalid admin token"},
-			`Bearer realm="parley-admin", error="invalid_token"`}
 	}
-	return nil
+	return &authError{adminError{http.StatusUnauthorized, "unauthorized", err.Error()}, adminauth.Challenge("parley-admin", err)}
 }
 
 func newRequestID() string {
