@@ -50,12 +50,13 @@ func Start(ctx context.Context, a *Agent, p Params, conn Conn, bus *events.Bus, 
 	cfg := a.Config
 	c := &Call{
 		id: p.CallID, agent: a, cfg: cfg, params: p, conn: conn, bus: bus, opts: opts,
-		log:     opts.Logger.With("call_id", p.CallID, "agent_id", cfg.ID),
+		log:     opts.Logger,
 		now:     opts.Now,
 		mb:      newMailbox(opts.MailboxAudio, 4096+opts.MailboxAudio),
 		done:    make(chan struct{}),
 		started: now,
 	}
+	c.log = slog.New(turnHandler{opts.Logger.Handler(), c}).With("call_id", p.CallID, "agent_id", cfg.ID)
 	c.ctx, c.cancel = context.WithCancel(c.withFallbackReporter(ctx))
 	c.fsm = newFSM(c.onState)
 

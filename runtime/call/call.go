@@ -145,6 +145,9 @@ type Call struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine this call starts
 	ended  atomic.Bool
+	// turnNo mirrors turns for log lines written from any goroutine (the
+	// "turn" attribute of c.log).
+	turnNo atomic.Int64
 
 	// Everything below is owned by the actor goroutine.
 	fsm        *fsm.FSM
@@ -223,3 +226,24 @@ func (c *Call) DroppedFrames() uint64 { return c.mb.droppedAudio.Load() }
 // State returns the current FSM state. It is for tests and the admin API; it
 // reads a value owned by the actor under the FSM's own lock.
 func (c *Call) State() string { return c.fsm.Current() }
+
+// turnHandler adds the "turn" attribute to every call log line: the
+// caller's current turn when the line is written (an attribute given to
+// Logger.With would be resolved once, when the logger is made).
+type turnHandler struct {
+	slog.Handler
+	c *Call
+}
+
+func (h turnHandler) Handle(ctx context.Context, r slog.Record) error {
+	r.AddAttrs(slog.Int64("turn", h.c.turnNo.Load()))
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h turnHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return turnHandler{h.Handler.WithAttrs(as), h.c}
+}
+
+func (h turnHandler) WithGroup(name string) slog.Handler {
+	return turnHandler{h.Handler.WithGroup(name), h.c}
+}

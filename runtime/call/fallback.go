@@ -25,7 +25,7 @@ func (c *Call) onFallback(s fallback.Switch) {
 	if r := c.reply; r != nil && s.Stage != "stt" {
 		turn = r.turn
 	}
-	c.log.Warn("provider failed, moving to the next one", "stage", s.Stage, "from", s.From, "to", s.To, "turn", turn, "err", s.Err)
+	c.log.Warn("provider failed, moving to the next one", "stage", s.Stage, "from", s.From, "to", s.To, "err", s.Err)
 	c.emit(events.ProviderFallback, map[string]any{
 		"turn": turn, "stage": s.Stage, "from": s.From, "to": s.To, "error": errString(s.Err),
 	})

@@ -199,7 +199,7 @@ func (c *Call) onLLMDone(gen uint64, err error) {
 	}
 	text := r.roundText.String()
 	if err != nil && !errors.Is(err, context.Canceled) {
-		c.log.Warn("reply generation failed", "turn", r.turn, "err", err)
+		c.log.Warn("reply generation failed", "err", err)
 		c.emit(events.ProviderError, map[string]any{"turn": r.turn, "stage": "llm", "provider": c.cfg.LLM.Provider, "error": err.Error()})
 		if text == "" && len(r.sentences) == 0 {
 			apology := "Sorry, I'm having trouble right now. Could you say that again?"
@@ -239,7 +239,7 @@ func (c *Call) sendSentence(r *reply, text string, filler bool) {
 		c.mark(r, pipeline.MarkFirstSentence)
 	}
 	if !c.tts.submit(ttsJob{ctx: r.ctx, gen: r.gen, sid: s.sid, text: text}) {
-		c.log.Debug("text-to-speech worker stopped; sentence dropped", "turn", r.turn)
+		c.log.Debug("text-to-speech worker stopped; sentence dropped")
 		s.done = true
 		r.ttsOpen--
 	}
@@ -268,7 +268,7 @@ func (c *Call) onTTSDone(gen, sid uint64, samples int, err error) {
 		}
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
-		c.log.Warn("speech synthesis failed", "turn", r.turn, "err", err)
+		c.log.Warn("speech synthesis failed", "err", err)
 		c.emit(events.ProviderError, map[string]any{"turn": r.turn, "stage": "tts", "provider": c.cfg.TTS.Provider, "error": err.Error()})
 	}
 	c.maybeFinish(r)

@@ -90,13 +90,13 @@ func (c *Call) maySayProgress(r *reply, run *toolRun) bool {
 	case run.finished.Load() || r.toolsOut == 0:
 		return false
 	case r.ttsOpen > 0 || c.player.Playing() || !r.bargeAt.IsZero():
-		c.log.Debug("progress phrase not spoken: the agent is speaking", "tool", run.call.Name, "turn", r.turn)
+		c.log.Debug("progress phrase not spoken: the agent is speaking", "tool", run.call.Name)
 		return false
 	case c.vad.Speaking() || c.turn.capturing:
-		c.log.Debug("progress phrase not spoken: the caller is speaking", "tool", run.call.Name, "turn", r.turn)
+		c.log.Debug("progress phrase not spoken: the caller is speaking", "tool", run.call.Name)
 		return false
 	case !r.progressSaidAt.IsZero() && c.now().Sub(r.progressSaidAt) < progressSayGap:
-		c.log.Debug("progress phrase not spoken: one was spoken recently", "tool", run.call.Name, "turn", r.turn)
+		c.log.Debug("progress phrase not spoken: one was spoken recently", "tool", run.call.Name)
 		return false
 	}
 	return true

@@ -74,6 +74,7 @@ func (c *Call) onSpeechStart(now time.Time) {
 		c.preroll.each(func(f []int16) { _ = c.stt.Write(f) })
 		if c.reply == nil && !c.turn.awaitingFinal && c.turn.carry == "" {
 			c.turns++
+			c.turnNo.Store(int64(c.turns))
 			c.turnTL.Reset(uint64(c.turns), c.cfg.Turn.Endpointing.Std())
 		}
 		c.turnTL.Set(pipeline.MarkSpeechStart, onset)
@@ -117,7 +118,7 @@ func (c *Call) onSpeechStop(now time.Time) {
 		c.turn.awaitingFinal = true
 		c.turn.bargeFinal = true
 		if err := c.stt.Finalize(); err != nil {
-			c.log.Warn("finalizing recognition", "turn", c.turns, "err", err)
+			c.log.Warn("finalizing recognition", "err", err)
 		}
 	}
 }
@@ -128,7 +129,7 @@ func (c *Call) endOfTurn(now time.Time, silent time.Duration) {
 	c.turnTL.Set(pipeline.MarkSpeechEnd, now.Add(-silent))
 	c.turnTL.Set(pipeline.MarkEndOfTurn, c.now())
 	if err := c.stt.Finalize(); err != nil {
-		c.log.Warn("finalizing recognition", "turn", c.turns, "err", err)
+		c.log.Warn("finalizing recognition", "err", err)
 	}
 	c.fire(evThink)
 }
@@ -144,7 +145,7 @@ func (c *Call) onSTT(res pipeline.STTResult) {
 			c.confirmBargeIn(r)
 		}
 	case pipeline.STTError:
-		c.log.Warn("speech recognition failed", "turn", c.turns, "err", res.Err)
+		c.log.Warn("speech recognition failed", "err", res.Err)
 		c.emit(events.ProviderError, map[string]any{"stage": "stt", "provider": c.cfg.STT.Provider, "error": errString(res.Err)})
 	case pipeline.STTFinal:
 		c.onFinal(res)
@@ -427,7 +428,7 @@ func (c *Call) confirmBargeIn(r *reply) {
 		"reaction_ms":    float64(c.now().Sub(r.bargeAt).Microseconds()) / 1000,
 	})
 	if r.action != plugins.ActionNone {
-		c.log.Info("barge-in cancelled a pending action", "action", r.action.String(), "turn", r.turn)
+		c.log.Info("barge-in cancelled a pending action", "action", r.action.String())
 	}
 	c.finishTurn(r, true)
 	c.tts.forget(sids(r))
@@ -435,6 +436,7 @@ func (c *Call) confirmBargeIn(r *reply) {
 	c.timers.watchdog = time.Time{}
 	c.timers.budget = time.Time{}
 	c.turns++
+	c.turnNo.Store(int64(c.turns))
 	c.turnTL.Reset(uint64(c.turns), c.cfg.Turn.Endpointing.Std())
 	c.turnTL.Set(pipeline.MarkSpeechStart, c.turn.speechStart)
 	c.fire(evUserTalk)
@@ -625,7 +627,7 @@ func (c *Call) onWatchdog() {
 	}
 	state := c.State()
 	stalled := c.now().Sub(r.lastProgress)
-	c.log.Warn("watchdog: reply made no progress", "state", state, "stalled", stalled, "turn", r.turn)
+	c.log.Warn("watchdog: reply made no progress", "state", state, "stalled", stalled)
 	c.emit(events.CallWatchdog, map[string]any{"state": state, "turn": r.turn, "stalled_ms": float64(stalled.Microseconds()) / 1000})
 	c.stats.watchdogs++
 	if c.stats.watchdogs >= 3 {
@@ -677,7 +679,7 @@ func (c *Call) budgetExceeded(r *reply, stage string, budget, actual time.Durati
 		"pending": pending, "action": act.Action,
 	})
 	if act.Action == "log" {
-		c.log.Info("turn budget exceeded", "turn", r.turn, "stage", stage, "budget", budget, "actual", actual)
+		c.log.Info("turn budget exceeded", "stage", stage, "budget", budget, "actual", actual)
 	}
 }
 
