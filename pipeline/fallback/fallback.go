@@ -62,6 +62,13 @@ type LLM struct {
 	// pipeline.WithFirstTokenDeadline too. The last provider has no such
 	// limit: there is nothing left to fall back to.
 	FallbackAfter time.Duration
+	// Cooldown, when positive, is how long a provider that failed over to the
+	// next one is skipped by later requests; after it, the next request tries
+	// it again. The last provider is never skipped. Skipping is not reported
+	// as a switch: the switch that benched the provider was.
+	Cooldown time.Duration
+
+	bench bench
 }
 
 // Generate runs the first provider and moves on while a provider fails before
@@ -75,6 +82,9 @@ func (l *LLM) Generate(ctx context.Context, req *pipeline.LLMRequest, sink func(
 	var errs []error
 	for i, p := range l.Providers {
 		last := i == len(l.Providers)-1
+		if !last && l.Cooldown > 0 && l.bench.skipped(i, time.Now()) {
+			continue
+		}
 		emitted := false
 		actx, g := ctx, (*firstByte)(nil)
 		if !last {
@@ -98,7 +108,10 @@ func (l *LLM) Generate(ctx context.Context, req *pipeline.LLMRequest, sink func(
 			}
 			return errors.Join(errs...)
 		}
-		notify(ctx, l.OnSwitch, Switch{Stage: "llm", From: p.Name, To: l.Providers[i+1].Name, Err: err})
+		if l.Cooldown > 0 {
+			l.bench.sit(i, len(l.Providers), time.Now().Add(l.Cooldown))
+		}
+		notify(ctx, l.OnSwitch, Switch{Stage: "llm", From: p.Name, To: l.Providers[l.bench.next(i, len(l.Providers), l.Cooldown > 0)].Name, Err: err})
 	}
 	return errors.Join(errs...)
 }
@@ -112,6 +125,10 @@ type TTS struct {
 	// FallbackAfter, when positive, is how long every provider but the last
 	// may take to send its first audio before the chain moves on, as for LLM.
 	FallbackAfter time.Duration
+	// Cooldown, when positive, skips a provider that failed over, as for LLM.
+	Cooldown time.Duration
+
+	bench bench
 }
 
 // Synthesize speaks req with the first provider that succeeds.
@@ -122,6 +139,9 @@ func (t *TTS) Synthesize(ctx context.Context, req pipeline.TTSRequest, sink func
 	var errs []error
 	for i, p := range t.Providers {
 		last := i == len(t.Providers)-1
+		if !last && t.Cooldown > 0 && t.bench.skipped(i, time.Now()) {
+			continue
+		}
 		emitted := false
 		actx, g := ctx, (*firstByte)(nil)
 		if !last {
@@ -145,7 +165,10 @@ func (t *TTS) Synthesize(ctx context.Context, req pipeline.TTSRequest, sink func
 			}
 			return errors.Join(errs...)
 		}
-		notify(ctx, t.OnSwitch, Switch{Stage: "tts", From: p.Name, To: t.Providers[i+1].Name, Err: err})
+		if t.Cooldown > 0 {
+			t.bench.sit(i, len(t.Providers), time.Now().Add(t.Cooldown))
+		}
+		notify(ctx, t.OnSwitch, Switch{Stage: "tts", From: p.Name, To: t.Providers[t.bench.next(i, len(t.Providers), t.Cooldown > 0)].Name, Err: err})
 	}
 	return errors.Join(errs...)
 }

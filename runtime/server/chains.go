@@ -41,7 +41,7 @@ func (p *Providers) ttsChain(cfg *agents.Config) (pipeline.TTS, error) {
 		return first, err
 	}
 	chain := &fallback.TTS{Providers: []fallback.Named[pipeline.TTS]{{Name: cfg.TTS.Provider, Provider: first}},
-		FallbackAfter: cfg.TTSFallbackAfter()}
+		FallbackAfter: cfg.TTSFallbackAfter(), Cooldown: fallback.DefaultCooldown}
 	names := []string{cfg.TTS.Provider}
 	for i, f := range cfg.TTS.Fallbacks {
 		t, err := p.tts(agents.TTSConfig{Provider: f.Provider, Voice: f.Voice, Language: cfg.TTS.Language, Rate: f.Rate, Options: f.Options}, fmt.Sprintf("tts.fallbacks[%d]", i))
@@ -80,7 +80,7 @@ func (p *Providers) llmChain(cfg *agents.Config) (func(vars map[string]string) p
 	}
 	after := cfg.LLMFallbackAfter()
 	return func(vars map[string]string) pipeline.LLM {
-		chain := &fallback.LLM{Providers: make([]fallback.Named[pipeline.LLM], len(news)), FallbackAfter: after}
+		chain := &fallback.LLM{Providers: make([]fallback.Named[pipeline.LLM], len(news)), FallbackAfter: after, Cooldown: fallback.DefaultCooldown}
 		for i, nl := range news {
 			chain.Providers[i] = fallback.Named[pipeline.LLM]{Name: names[i], Provider: nl(vars)}
 		}
