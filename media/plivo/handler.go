@@ -13,15 +13,11 @@ import (
 	"github.com/parley-voice/parley/media/internal/carrier"
 )
 
-// CallHandle is what the transport needs from a started call.
-type CallHandle interface {
-	ID() string
-	Audio(pcm []int16) // one 20 ms frame at 16 kHz; the call owns it
-	DTMF(digit string)
-	Mark(name string) // a checkpoint of Parley's that Plivo confirmed playing
-	Hangup(reason string)
-	Done() <-chan struct{}
-}
+// CallHandle is what the transport needs from a started call: 20 ms frames
+// at 16 kHz (the call owns them), DTMF, Mark when a Plivo checkpoint of Parley's was
+// confirmed played, Hangup and Done. It is the same type in media/telnyx,
+// media/vonage and media/plivo.
+type CallHandle = carrier.CallHandle
 
 // StartRequest is a validated start message plus what the server knows about
 // the peer.

@@ -7,8 +7,8 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// CallHandle is what the shared loop needs from a started call; each carrier
-// package declares the same interface under its own name.
+// CallHandle is what the shared loop needs from a started call; the carrier
+// packages export it under their own names as aliases.
 type CallHandle interface {
 	ID() string
 	Audio(pcm []int16)
